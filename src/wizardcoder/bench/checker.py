@@ -1,0 +1,221 @@
+"""One program against one task: build the sandbox job, watch its records, give the verdict.
+
+``io`` tasks (HumanEval+, MBPP+): the child reports each output; the harness compares it with
+the expected output (``oracles``) as it arrives and stops the child at the first failure.
+``script`` tasks (HumanEval, MBPP): the child runs each test snippet and reports which passed.
+A verdict needs a record for every test: a child that exits early, crashes or goes silent fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wizardcoder.bench.datasets import Task
+from wizardcoder.bench.execution.runner import Opaque, loads, mbpp_deserialize
+from wizardcoder.bench.execution.sandbox import STOP, Sandbox
+from wizardcoder.bench.expected import Expected, digest
+from wizardcoder.bench.oracles import MBPP_SET_EQ, Comparator
+
+PASS, FAIL, TIMEOUT, ERROR = "pass", "fail", "timeout", "error"
+GRACE = 1.0  # seconds the harness adds to a child-side time limit before it kills
+
+
+@dataclass(frozen=True)
+class TimeSettings:
+    """Per-input limit = max(floor, factor x canonical time); see README "Time limits"."""
+
+    min_time_limit: float = 4.0
+    time_limit_factor: float = 4.0
+    timeout_per_task: float = 60.0  # cap on one phase's total, as evalplus's per-task timeout
+    script_time_limit: float = 10.0  # HumanEval/MBPP test snippets (no canonical times to scale)
+
+    def per_input(self, canonical_times: list[float]) -> list[float]:
+        return [max(self.min_time_limit, self.time_limit_factor * t) for t in canonical_times]
+
+
+@dataclass
+class Verdict:
+    base_status: str
+    plus_status: str | None = None
+    failed_phase: str | None = None
+    failed_input: str | None = None
+    error: str | None = None
+    n_passed: int = 0
+    n_tests: int = 0
+    seconds: float = 0.0
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "base_status": self.base_status,
+            "plus_status": self.plus_status,
+            "failed_phase": self.failed_phase,
+            "failed_input": self.failed_input,
+            "error": self.error,
+            "n_passed": self.n_passed,
+            "n_tests": self.n_tests,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _crash_text(output: bytes) -> str:
+    text = output.decode(errors="replace").strip()
+    first = text.splitlines()[0] if text else "no output"
+    return f"process ended without a result ({first})"[:500]
+
+
+def check_io(
+    sandbox: Sandbox,
+    task: Task,
+    program: str,
+    expected: Expected,
+    family: str,
+    settings: TimeSettings,
+    with_plus: bool,
+) -> Verdict:
+    """Run ``program`` on the task's inputs (base, then plus) and compare as outputs arrive."""
+    inputs = list(task.base_inputs) + (list(task.plus_inputs) if with_plus else [])
+    n_base = len(task.base_inputs)
+    limits = settings.per_input(expected.base_time)
+    if with_plus:
+        limits += settings.per_input(expected.plus_time)
+    # Exact text match is judged by digest; find_zero is judged by its oracle only.
+    fast = task.entry_point != "find_zero" or family != "humaneval"
+    phases = {"base": Comparator(family, task.entry_point, task.atol)}
+    if with_plus:
+        phases["plus"] = Comparator(family, task.entry_point, task.atol)
+    state: dict[str, Any] = {"passed": 0, "fail": None}
+
+    def args_of(i: int) -> list:
+        args = inputs[i]
+        return mbpp_deserialize(task.mbpp_number, args) if task.mbpp_number is not None else args
+
+    def on_record(rec: dict) -> float | None:
+        kind = rec.get("k")
+        i = rec.get("i")
+        if kind == "load":
+            if not rec.get("ok"):
+                state["fail"] = (rec.get("status", ERROR), None, rec.get("error"))
+                return STOP
+            return limits[0] + GRACE if inputs else STOP
+        if kind == "ran" and i == state["passed"]:
+            return settings.timeout_per_task + GRACE  # time to encode and ship the output
+        if kind not in ("out", "exc") or i != state["passed"]:
+            state["fail"] = (ERROR, i, f"unexpected record from the sandbox: {_short(rec, 120)}")
+            return STOP
+        if kind == "exc":
+            state["fail"] = (rec.get("status", FAIL), i, rec.get("error"))
+            return STOP
+        phase = "base" if i < n_base else "plus"
+        raw = rec.get("raw", b"")
+        if fast and expected.exact_ok[i] and digest(raw) == expected.digests[i]:
+            phases[phase].observe_exact(expected.floats[i])
+        else:
+            try:
+                out = loads(raw)
+            except (ValueError, RecursionError):
+                state["fail"] = (FAIL, i, "unreadable output record")
+                return STOP
+            if isinstance(out, Opaque) and not phases[phase].accepts_opaque:
+                state["fail"] = (FAIL, i, f"wrong output: got {out!r}")
+                return STOP
+            if not phases[phase].check(out, expected.values()[i], args_of(i)):
+                state["fail"] = (FAIL, i, f"wrong output: got {_short(out, 200)}")
+                return STOP
+        state["passed"] += 1
+        if state["passed"] == len(inputs):
+            return STOP
+        return limits[i + 1] + GRACE
+
+    base_total = sum(limits[:n_base])
+    wall = min(base_total, settings.timeout_per_task)
+    if with_plus:
+        wall += min(sum(limits[n_base:]), settings.timeout_per_task)
+    wall += settings.min_time_limit + 2 * GRACE  # loading the program, starting the child
+    wall += settings.timeout_per_task  # encoding and shipping outputs (see the "ran" record)
+    job = {
+        "mode": "io",
+        "code": program,
+        "entry_point": task.entry_point,
+        "inputs": inputs,
+        "time_limits": limits,
+        "load_limit": settings.min_time_limit,
+        "mbpp_task": task.mbpp_number,
+        "as_set": family == "mbpp" and task.entry_point in MBPP_SET_EQ,
+    }
+    ex = sandbox.execute(job, first_wait=settings.min_time_limit + GRACE, wall_timeout=wall,
+                         on_record=on_record)
+    verdict = Verdict(base_status=PASS, n_passed=state["passed"], n_tests=len(inputs),
+                      seconds=ex.seconds)
+    fail = state["fail"]
+    if fail is None and state["passed"] < len(inputs):
+        if ex.timed_out:
+            fail = (TIMEOUT, state["passed"], "time limit exceeded (killed by the harness)")
+        else:
+            fail = (ERROR, state["passed"], _crash_text(ex.output))
+    if fail is not None:
+        status, i, error = fail
+        if i is None:  # the program itself did not load
+            verdict.failed_phase = "base"
+        else:
+            verdict.failed_phase = "base" if i < n_base else "plus"
+            if i < len(inputs):
+                verdict.failed_input = _short(args_of(i))
+        verdict.error = (error or "")[:500] or None
+        if verdict.failed_phase == "base":
+            verdict.base_status = status
+        if with_plus:
+            verdict.plus_status = status
+    elif with_plus:
+        verdict.plus_status = PASS
+    return verdict
+
+
+def check_script(sandbox: Sandbox, task: Task, program: str, settings: TimeSettings) -> Verdict:
+    """Run the task's test snippets after ``program`` (HumanEval ``check``, MBPP asserts)."""
+    tests = task.tests
+    code = program + ("\n" + task.setup if task.setup else "")
+    state: dict[str, Any] = {"passed": 0, "fail": None}
+    limit = max(settings.min_time_limit, settings.script_time_limit)
+
+    def on_record(rec: dict) -> float | None:
+        kind = rec.get("k")
+        if kind == "load":
+            if not rec.get("ok"):
+                state["fail"] = (rec.get("status", ERROR), None, rec.get("error"))
+                return STOP
+            return limit + GRACE
+        if kind != "test" or rec.get("i") != state["passed"]:
+            state["fail"] = (ERROR, None, f"unexpected record from the sandbox: {_short(rec, 120)}")
+            return STOP
+        if not rec.get("ok"):
+            state["fail"] = (rec.get("status", FAIL), rec["i"], rec.get("error"))
+            return STOP
+        state["passed"] += 1
+        return STOP if state["passed"] == len(tests) else limit + GRACE
+
+    job = {"mode": "script", "code": code, "entry_point": task.entry_point, "tests": tests,
+           "time_limits": [limit] * len(tests), "load_limit": limit}
+    wall = limit * (len(tests) + 1) + 2 * GRACE
+    ex = sandbox.execute(job, first_wait=limit + GRACE, wall_timeout=wall, on_record=on_record)
+    verdict = Verdict(base_status=PASS, n_passed=state["passed"], n_tests=len(tests),
+                      seconds=ex.seconds)
+    fail = state["fail"]
+    if fail is None and state["passed"] < len(tests):
+        if ex.timed_out:
+            fail = (TIMEOUT, state["passed"], "time limit exceeded (killed by the harness)")
+        else:
+            fail = (ERROR, state["passed"], _crash_text(ex.output))
+    if fail is not None:
+        status, i, error = fail
+        verdict.base_status = status
+        verdict.failed_phase = "base"
+        if i is not None and i < len(tests):
+            verdict.failed_input = _short(tests[i].strip(), 300)
+        verdict.error = (error or "")[:500] or None
+    return verdict

@@ -1,0 +1,302 @@
+"""samples -> sandbox -> verdicts -> results.jsonl + summary.json.
+
+Results are appended one row per sample as verdicts arrive, so an interrupted run keeps what
+it finished; ``resume`` reuses those rows. ``summary.json`` is written (atomically) only when
+every sample has a verdict: its presence means the run is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import signal
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from wizardcoder import __version__
+from wizardcoder.bench.checker import PASS, TimeSettings, Verdict, check_io, check_script
+from wizardcoder.bench.datasets import Dataset, load_dataset
+from wizardcoder.bench.execution.sandbox import Limits, Sandbox
+from wizardcoder.bench.expected import expected_outputs
+from wizardcoder.bench.metrics import mean_pass_at_k
+from wizardcoder.bench.samples import CANONICAL, Sample, canonical_samples, load_samples
+from wizardcoder.errors import WizardCoderError
+from wizardcoder.jsonl import atomic_write_json, atomic_write_jsonl, read_jsonl_tolerant
+
+RESULTS, SUMMARY, MANIFEST = "results.jsonl", "summary.json", "run.json"
+
+
+@dataclass
+class EvalConfig:
+    benchmark: str
+    samples: str = CANONICAL
+    output: Path | None = None
+    dataset_path: str | None = None
+    dataset_version: str | None = None
+    postprocess: str = "wizardcoder"
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    time: TimeSettings = field(default_factory=TimeSettings)
+    limits: Limits = field(default_factory=Limits)
+    resume: bool = False
+    overwrite: bool = False
+    partial: bool = False
+    dedup: bool = True
+    label: str | None = None
+
+    def output_dir(self) -> Path:
+        if self.output is not None:
+            return Path(self.output)
+        stem = CANONICAL if self.samples == CANONICAL else Path(self.samples).name.removesuffix(".gz").removesuffix(".jsonl")
+        return Path("wizardcoder-results") / self.benchmark.replace("+", "plus") / stem
+
+
+class RateColumn(ProgressColumn):
+    def render(self, task: Any) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.1f}/s" if speed else "-/s", style="progress.data.speed")
+
+
+def make_progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _manifest(cfg: EvalConfig, dataset: Dataset, samples_md5: str) -> dict[str, Any]:
+    return {
+        "benchmark": cfg.benchmark,
+        "dataset_md5": dataset.md5,
+        "samples": str(cfg.samples),
+        "samples_md5": samples_md5,
+        "postprocess": cfg.postprocess,
+        "time": asdict(cfg.time),
+    }
+
+
+def _prepare_output(out: Path, cfg: EvalConfig, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Make ``out`` ready; return the rows a resumed run can keep."""
+    results, summary, man = out / RESULTS, out / SUMMARY, out / MANIFEST
+    existing = results.exists() or summary.exists()
+    if existing and not (cfg.resume or cfg.overwrite):
+        raise WizardCoderError(
+            f"{out}: holds results already; pass --resume to continue them or --overwrite to start over"
+        )
+    rows: list[dict[str, Any]] = []
+    if existing and cfg.resume:
+        try:
+            old = json.loads(man.read_text())
+        except (OSError, ValueError):
+            old = None
+        if old != manifest:
+            changed = sorted(k for k in manifest if old is None or old.get(k) != manifest[k])
+            raise WizardCoderError(
+                f"{man}: cannot resume: the run differs in {', '.join(changed) or 'its manifest'}; "
+                f"use --overwrite or another --output"
+            )
+        rows = read_jsonl_tolerant(results)
+    out.mkdir(parents=True, exist_ok=True)
+    summary.unlink(missing_ok=True)
+    atomic_write_json(man, manifest)
+    atomic_write_jsonl(results, rows)  # drops a torn last line before we append
+    return rows
+
+
+def _summary(
+    cfg: EvalConfig, dataset: Dataset, rows: list[dict[str, Any]], samples_md5: str, extra: dict[str, Any]
+) -> dict[str, Any]:
+    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_task[r["task_id"]].append(r)
+    totals = [len(v) for v in by_task.values()]
+    base_ok = [sum(r["base_status"] == PASS for r in v) for v in by_task.values()]
+    summary: dict[str, Any] = {
+        "benchmark": cfg.benchmark,
+        "label": cfg.label or (CANONICAL if cfg.samples == CANONICAL else Path(cfg.samples).stem),
+        "dataset_version": dataset.version,
+        "dataset_md5": dataset.md5,
+        "dataset_path": dataset.path,
+        "samples": str(cfg.samples),
+        "samples_md5": samples_md5,
+        "postprocess": cfg.postprocess,
+        "n_tasks": len(by_task),
+        "n_dataset_tasks": len(dataset.tasks),
+        "n_samples": len(rows),
+        "base": mean_pass_at_k(totals, base_ok),
+        "base_status": dict(Counter(r["base_status"] for r in rows)),
+    }
+    if dataset.spec.has_plus:
+        plus_ok = [sum(r["base_status"] == PASS and r["plus_status"] == PASS for r in v) for v in by_task.values()]
+        summary["plus"] = mean_pass_at_k(totals, plus_ok)
+        summary["plus_status"] = dict(Counter(r["plus_status"] for r in rows))
+    summary.update(extra)
+    summary["settings"] = {"time": asdict(cfg.time), "memory_bytes": cfg.limits.memory_bytes,
+                           "workers": cfg.workers, "dedup": cfg.dedup}
+    summary["wizardcoder_version"] = __version__
+    summary["created"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    return summary
+
+
+@contextlib.contextmanager
+def _abort_on_sigint(sandbox: Sandbox) -> Iterator[None]:
+    """Ctrl-C kills the running samples at once, then interrupts the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        sandbox.abort()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def evaluate(cfg: EvalConfig, console: Console | None = None, show_progress: bool = True) -> dict[str, Any]:
+    """Score a samples file on one benchmark; returns the summary (also written to disk)."""
+    console = console or Console(stderr=True)
+    t0 = time.monotonic()
+    dataset = load_dataset(cfg.benchmark, cfg.dataset_path, cfg.dataset_version)
+    if cfg.samples == CANONICAL:
+        samples, samples_md5 = canonical_samples(dataset), CANONICAL
+    else:
+        samples, samples_md5 = load_samples(Path(cfg.samples), dataset, cfg.postprocess)
+    covered = {s.task_id for s in samples}
+    if len(covered) < len(dataset.tasks) and not cfg.partial:
+        raise WizardCoderError(
+            f"{cfg.samples}: samples cover {len(covered)} of {len(dataset.tasks)} {cfg.benchmark} tasks; "
+            f"pass --partial to score only those"
+        )
+    out = cfg.output_dir()
+    kept = _prepare_output(out, cfg, _manifest(cfg, dataset, samples_md5))
+    done = {(r["task_id"], r["index"]) for r in kept}
+    pending = [s for s in samples if (s.task_id, s.index) not in done]
+    rows = list(kept)
+    io = dataset.spec.kind == "io"
+    family = cfg.benchmark.rstrip("+")
+    extra: dict[str, Any] = {}
+
+    with Sandbox(cfg.limits) as sandbox, make_progress(console) as progress, _abort_on_sigint(sandbox):
+        progress.disable = not show_progress
+        extra["sandbox"] = {"network_isolated": sandbox.network_isolated}
+        try:
+            expected = {}
+            if io and pending:
+                needed = {s.task_id for s in pending}
+                bar = progress.add_task("expected outputs", total=len(needed), note="")
+                expected, computed = expected_outputs(
+                    dataset, sandbox, cfg.workers, needed, on_task=lambda _t: progress.advance(bar)
+                )
+                progress.update(bar, note=f"{computed} computed, {len(needed) - computed} cached")
+                extra["expected_computed"] = computed
+            rows.extend(_run(cfg, dataset, pending, expected, sandbox, family, out, progress))
+        except KeyboardInterrupt:
+            n = len(read_jsonl_tolerant(out / RESULTS))
+            raise WizardCoderError(
+                f"interrupted: {n} of {len(samples)} samples have verdicts in {out / RESULTS}; "
+                f"rerun with --resume to finish"
+            ) from None
+    order = {tid: i for i, tid in enumerate(dataset.tasks)}
+    rows.sort(key=lambda r: (order.get(r["task_id"], 1 << 30), r["index"]))
+    atomic_write_jsonl(out / RESULTS, rows)
+    extra["seconds"] = round(time.monotonic() - t0, 2)
+    summary = _summary(cfg, dataset, rows, samples_md5, extra)
+    atomic_write_json(out / SUMMARY, summary)
+    summary["output_dir"] = str(out)
+    return summary
+
+
+def _run(
+    cfg: EvalConfig,
+    dataset: Dataset,
+    pending: list[Sample],
+    expected: dict[str, Any],
+    sandbox: Sandbox,
+    family: str,
+    out: Path,
+    progress: Progress,
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    if not pending:
+        return rows
+    with_plus = dataset.spec.has_plus
+
+    def check(sample: Sample) -> Verdict:
+        task = dataset.tasks[sample.task_id]
+        if dataset.spec.kind == "io":
+            return check_io(sandbox, task, sample.program, expected[task.task_id], family, cfg.time, with_plus)
+        return check_script(sandbox, task, sample.program, cfg.time)
+
+    # Identical programs for the same task get one run (common with low-temperature sampling).
+    groups: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+    for s in pending:
+        key = (s.task_id, s.program) if cfg.dedup else (s.task_id, f"{s.index}\0{s.program}")
+        groups[key].append(s)
+    # Programs of slow tasks first, so that no core idles on a long tail.
+    def weight(item: tuple[tuple[str, str], list[Sample]]) -> float:
+        e = expected.get(item[0][0])
+        return -(sum(e.base_time) + sum(e.plus_time)) if e is not None else 0.0
+
+    todo = sorted(groups.items(), key=weight)
+    bar = progress.add_task(f"{cfg.benchmark} samples", total=len(pending), note="")
+    passed = 0
+    with open(out / RESULTS, "a", encoding="utf-8") as fh, ThreadPoolExecutor(max_workers=cfg.workers) as pool:
+        futures: dict[Future[Verdict], list[Sample]] = {}
+        it = iter(todo)
+        try:
+            for _ in range(cfg.workers * 2):  # a bounded queue: Ctrl-C leaves little to cancel
+                if (item := next(it, None)) is not None:
+                    futures[pool.submit(check, item[1][0])] = item[1]
+            while futures:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    group = futures.pop(fut)
+                    verdict = fut.result()
+                    for s in group:
+                        row = {"task_id": s.task_id, "index": s.index, "source": s.source, **verdict.row(),
+                               "solution": s.program}
+                        if not with_plus:
+                            row.pop("plus_status")
+                        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                        rows.append(row)
+                        passed += verdict.base_status == PASS and (not with_plus or verdict.plus_status == PASS)
+                    fh.flush()
+                    progress.update(bar, advance=len(group), note=f"{passed} pass")
+                    if (item := next(it, None)) is not None:
+                        futures[pool.submit(check, item[1][0])] = item[1]
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+    return rows

@@ -1,0 +1,100 @@
+"""Readable tables of scores: one evaluation, or the model card's four columns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from wizardcoder.bench.evaluate import SUMMARY
+from wizardcoder.errors import WizardCoderError
+from wizardcoder.prompting.registry import FAMILY, PEERS, find
+
+COLUMNS = ("HumanEval", "HumanEval+", "MBPP", "MBPP+")
+
+
+def pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    """One evaluation: pass@k on base (and plus) tests, with status counts."""
+    title = f"{summary['benchmark']} · {summary['label']} · {summary['n_tasks']} tasks, {summary['n_samples']} samples"
+    table = Table(title=title)
+    table.add_column("tests")
+    ks = list(summary["base"])
+    for k in ks:
+        table.add_column(k, justify="right")
+    table.add_column("statuses")
+    rows = [("base", summary["base"], summary["base_status"])]
+    if "plus" in summary:
+        rows.append(("base + plus", summary["plus"], summary["plus_status"]))
+    for name, scores, statuses in rows:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items(), key=lambda kv: str(kv[0])))
+        table.add_row(name, *[pct(scores.get(k)) for k in ks], counts)
+    return table
+
+
+def read_summaries(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """summary.json files, given directly or as the directories holding them (searched recursively)."""
+    found: list[dict[str, Any]] = []
+    for p in paths:
+        files = [p] if p.is_file() else sorted(p.rglob(SUMMARY))
+        if not files:
+            raise WizardCoderError(f"{p}: no {SUMMARY} here (is the evaluation finished?)")
+        for f in files:
+            try:
+                found.append(json.loads(f.read_text()))
+            except (OSError, ValueError) as exc:
+                raise WizardCoderError(f"{f}: unreadable summary ({exc})") from None
+    return found
+
+
+def card_scores(summaries: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """label -> column -> pass@1, mapping benchmarks onto the card's columns.
+
+    HumanEval comes from the original HumanEval run, else from HumanEval+'s base tests (the
+    same 164 tasks); likewise MBPP from the 500-task MBPP run, else MBPP+'s base tests.
+    """
+    table: dict[str, dict[str, float]] = {}
+    for s in summaries:
+        row = table.setdefault(s["label"], {})
+        p1 = s["base"].get("pass@1")
+        if s["benchmark"] == "humaneval":
+            row["HumanEval"] = p1
+        elif s["benchmark"] == "humaneval+":
+            row.setdefault("HumanEval", p1)
+            row["HumanEval+"] = s["plus"].get("pass@1")
+        elif s["benchmark"] == "mbpp":
+            row["MBPP"] = p1
+        elif s["benchmark"] == "mbpp+":
+            row.setdefault("MBPP", p1)
+            row["MBPP+"] = s["plus"].get("pass@1")
+    return table
+
+
+def card_table(summaries: list[dict[str, Any]], published: bool = True) -> Table:
+    """Our pass@1 in the card's layout; with the card's published rows below for reference."""
+    table = Table(title="pass@1 (%) — the WizardCoder model card's columns")
+    table.add_column("model")
+    for c in COLUMNS:
+        table.add_column(c, justify="right")
+    for label, row in card_scores(summaries).items():
+        table.add_row(f"[bold]{label}[/bold]", *[pct(row.get(c)) for c in COLUMNS])
+        card = find(label)
+        if card is not None:
+            table.add_row(f"  published: {card.name}", *[_num(v) for v in card.published().values()])
+    if published:
+        table.add_section()
+        for card in FAMILY:
+            table.add_row(f"[dim]{card.name} (card)[/dim]", *[_num(v) for v in card.published().values()])
+        for name, scores in PEERS.items():
+            table.add_row(f"[dim]{name} (card)[/dim]", *[_num(v) for v in scores])
+    return table
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"

@@ -1,0 +1,98 @@
+"""Samples files (evalplus-compatible JSONL) and the programs they stand for.
+
+A row has ``task_id`` and one of: ``solution`` (a whole program), ``completion`` (appended to
+the task prompt) or ``response`` (raw model output, turned into code by a post-processing
+mode). Several rows per task are several samples (for pass@k), numbered in file order, or by an
+explicit integer ``completion_id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizardcoder.bench.datasets import Dataset
+from wizardcoder.bench.postprocess import extract_code
+from wizardcoder.errors import WizardCoderError, at
+from wizardcoder.jsonl import iter_jsonl, read_bytes
+
+CANONICAL = "canonical"  # --samples canonical: the reference solutions
+
+
+@dataclass(frozen=True)
+class Sample:
+    task_id: str
+    index: int
+    program: str
+    source: str  # "solution" | "completion" | "response"
+    line: int | None = None
+
+
+def normalize_task_id(raw: object, benchmark: str) -> str | None:
+    """Accept MBPP ids as 11, "11" or "Mbpp/11"; other benchmarks use their own strings."""
+    if benchmark in ("mbpp", "mbpp+"):
+        if isinstance(raw, bool):
+            return None
+        if isinstance(raw, int):
+            return f"Mbpp/{raw}"
+        if isinstance(raw, str) and raw.isdigit():
+            return f"Mbpp/{raw}"
+    return raw if isinstance(raw, str) else None
+
+
+def build_program(task_prefix: str, kind: str, text: str, code: str | None = None) -> str:
+    if kind == "solution":
+        return text
+    if kind == "completion":
+        return task_prefix + text
+    return (task_prefix + "\n" + (code or "")) if task_prefix else (code or "")
+
+
+def canonical_samples(dataset: Dataset) -> list[Sample]:
+    return [Sample(t.task_id, 0, t.canonical, "solution") for t in dataset.tasks.values()]
+
+
+def load_samples(path: Path, dataset: Dataset, postprocess: str = "wizardcoder") -> tuple[list[Sample], str]:
+    """Validate every row and build its program; returns the samples and the file's md5."""
+    data = read_bytes(path)
+    family = dataset.benchmark if dataset.benchmark == "mbpp+" else dataset.benchmark.rstrip("+")
+    samples: list[Sample] = []
+    counters: Counter[str] = Counter()
+    explicit: dict[tuple[str, int], int] = {}
+    for lineno, row in iter_jsonl(path, data):
+        if "task_id" not in row:
+            raise at(path, lineno, "task_id", "missing")
+        task_id = normalize_task_id(row["task_id"], dataset.benchmark)
+        if task_id is None:
+            raise at(path, lineno, "task_id", f"expected a string, got {type(row['task_id']).__name__}")
+        task = dataset.tasks.get(task_id)
+        if task is None:
+            raise at(path, lineno, "task_id",
+                     f"unknown task {row['task_id']!r} for benchmark {dataset.benchmark}")
+        kind = next((k for k in ("solution", "completion", "response") if k in row), None)
+        if kind is None:
+            raise at(path, lineno, "solution", "missing: each row needs one of solution, completion, response")
+        text = row[kind]
+        if not isinstance(text, str):
+            raise at(path, lineno, kind, f"expected a string, got {type(text).__name__}")
+        if "completion_id" in row:
+            index = row["completion_id"]
+            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+                raise at(path, lineno, "completion_id", "expected a non-negative integer")
+            if (task_id, index) in explicit:
+                raise at(path, lineno, "completion_id",
+                         f"duplicate sample {index} of {task_id} (first on line {explicit[(task_id, index)]})")
+            explicit[(task_id, index)] = lineno
+        else:
+            index = counters[task_id]
+            while (task_id, index) in explicit:
+                index += 1
+            explicit[(task_id, index)] = lineno
+        counters[task_id] = max(counters[task_id], index + 1)
+        code = extract_code(text, postprocess, family, task.entry_point) if kind == "response" else None
+        samples.append(Sample(task_id, index, build_program(task.code_prefix, kind, text, code), kind, lineno))
+    if not samples:
+        raise WizardCoderError(f"{path}: no samples")
+    return samples, hashlib.md5(data).hexdigest()
