@@ -35,7 +35,7 @@ def test_subclasses_are_reduced_to_their_builtin_type():
 
 
 def test_unserializable_output_is_opaque_and_equal_to_nothing():
-    out = roundtrip((x for x in range(3)))
+    out = roundtrip(x for x in range(3))
     assert isinstance(out, Opaque)
     assert out != out and out != [0, 1, 2]
     assert out is not None
