@@ -183,13 +183,14 @@ def test_wrong_dataset_file_is_a_one_line_error(tmp_path):
 
 def test_existing_results_need_resume_or_overwrite(tmp_path):
     rows = [{"task_id": "HumanEval/2", "completion": "    return number % 1.0\n"}]
-    run(tmp_path, "humaneval", rows)
+    first = run(tmp_path, "humaneval", rows)
+    again = run(tmp_path, "humaneval", rows)  # the same finished job: its summary, nothing rerun
+    assert again["created"] == first["created"] and again["base"] == first["base"]
     with pytest.raises(WizardCoderError, match="holds results already; pass --resume"):
-        run(tmp_path, "humaneval", rows)
-    summary = run(tmp_path, "humaneval", rows, resume=True)  # finished run: nothing to redo
-    assert summary["n_samples"] == 1
+        run(tmp_path, "humaneval", rows * 2)
     with pytest.raises(WizardCoderError, match="cannot resume: the run differs in samples_md5"):
         run(tmp_path, "humaneval", rows * 2, resume=True)
+    assert run(tmp_path, "humaneval", rows * 2, overwrite=True)["n_samples"] == 2
 
 
 def test_ctrl_c_keeps_finished_rows_and_resume_completes_without_duplicates(tmp_path):

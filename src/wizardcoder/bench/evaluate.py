@@ -102,6 +102,16 @@ def _manifest(cfg: EvalConfig, dataset: Dataset, samples_md5: str) -> dict[str, 
     }
 
 
+def _finished(out: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The summary of a complete earlier run of the same job, if there is one."""
+    try:
+        if json.loads((out / MANIFEST).read_text()) == manifest:
+            return json.loads((out / SUMMARY).read_text())
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def _prepare_output(out: Path, cfg: EvalConfig, manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """Make ``out`` ready; return the rows a resumed run can keep."""
     results, summary, man = out / RESULTS, out / SUMMARY, out / MANIFEST
@@ -199,7 +209,12 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, show_progress: boo
             f"pass --partial to score only those"
         )
     out = cfg.output_dir()
-    kept = _prepare_output(out, cfg, _manifest(cfg, dataset, samples_md5))
+    manifest = _manifest(cfg, dataset, samples_md5)
+    if (finished := _finished(out, manifest)) is not None and not cfg.overwrite:
+        console.print(f"{out}: already evaluated with these samples and settings (--overwrite to redo)")
+        finished["output_dir"] = str(out)
+        return finished
+    kept = _prepare_output(out, cfg, manifest)
     done = {(r["task_id"], r["index"]) for r in kept}
     pending = [s for s in samples if (s.task_id, s.index) not in done]
     rows = list(kept)

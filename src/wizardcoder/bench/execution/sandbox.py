@@ -50,6 +50,8 @@ class Limits:
     def rlimits(self, cpu_seconds: float) -> dict[str, int]:
         return {
             "RLIMIT_AS": self.memory_bytes,
+            "RLIMIT_DATA": self.memory_bytes,
+            "RLIMIT_STACK": self.memory_bytes,  # as evalplus: deep recursion may use it all
             "RLIMIT_FSIZE": self.file_size_bytes,
             "RLIMIT_NOFILE": self.open_files,
             "RLIMIT_CORE": 0,
@@ -227,7 +229,7 @@ class Sandbox:
         out_r, out_w = os.pipe()
         rlimits = self.limits.rlimits(wall_timeout)
         if memory_bytes is not None:
-            rlimits["RLIMIT_AS"] = memory_bytes
+            rlimits.update(RLIMIT_AS=memory_bytes, RLIMIT_DATA=memory_bytes, RLIMIT_STACK=memory_bytes)
         header = json.dumps({"workdir": workdir, "rlimits": rlimits}).encode()
         start = time.monotonic()
         try:
