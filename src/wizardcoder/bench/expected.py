@@ -1,9 +1,9 @@
 """Expected outputs of the io benchmarks, from the canonical solutions, cached on disk.
 
 The canonical solutions run in the sandbox like any sample (the dataset file is data from the
-internet too). Each output is kept as the codec's JSON text plus a digest of that text: a
-sample whose output has the same text is an exact match, judged without parsing either side
-(HumanEval+ alone has 300 MB of expected outputs). Values are parsed only when a comparison
+internet too). Each output is kept as the codec's JSON text plus a fingerprint digest: a
+sample whose output has the same fingerprint is an exact match, judged without parsing either side
+(HumanEval+ alone has 300 MB of expected outputs); see ``runner.fingerprint``. Values are parsed only when a comparison
 needs them.
 
 Cache layout, keyed by the dataset md5 and this module's format version; a task's files are
@@ -16,9 +16,9 @@ written atomically, values first, meta last (its presence marks the task complet
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Collection
@@ -28,16 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from wizardcoder.bench.datasets import Dataset, Task, cache_dir
-from wizardcoder.bench.execution.runner import loads
+from wizardcoder.bench.execution.runner import fingerprint, loads
 from wizardcoder.bench.execution.sandbox import STOP, Sandbox
 from wizardcoder.bench.oracles import MBPP_NOT_NONE
 from wizardcoder.errors import WizardCoderError
 
-FORMAT = 2
-
-
-def digest(raw: bytes) -> str:
-    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+FORMAT = 3
+BIG_OUTPUT = 1 << 16  # bytes: a sample's output this large is first offered by its digest only
 
 
 @dataclass
@@ -46,7 +43,7 @@ class Expected:
 
     base_time: list[float]
     plus_time: list[float]
-    digests: list[str]  # of each output's JSON text
+    digests: list[str]  # runner.fingerprint of each output
     exact_ok: list[bool]  # False where equal text does not imply ==, e.g. NaN inside
     floats: list[bool]  # evalplus's is_floats(expected): switches a zero tolerance to 1e-6
     _load: Callable[[], list[Any]] | None = field(default=None, repr=False)
@@ -62,7 +59,9 @@ class Expected:
 
 
 def cache_path(dataset: Dataset) -> Path:
-    return cache_dir() / "expected" / f"{dataset.benchmark.replace('+', 'plus')}-{dataset.md5}-v{FORMAT}"
+    # Fingerprints are pickle-based: keyed by the Python version too.
+    py = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    return cache_dir() / "expected" / f"{dataset.benchmark.replace('+', 'plus')}-{dataset.md5}-v{FORMAT}-{py}"
 
 
 def _reader(path: Path) -> Callable[[], list[Any]]:
@@ -93,6 +92,7 @@ def run_canonical(sandbox: Sandbox, task: Task, family: str, root: Path, n: int,
     texts: list[bytes] = []
     times: list[float] = []
     floats: list[bool] = []
+    digests: list[str] = []
     problems: list[str] = []
 
     def on_record(rec: dict) -> float | None:
@@ -110,6 +110,10 @@ def run_canonical(sandbox: Sandbox, task: Task, family: str, root: Path, n: int,
         raw = rec["raw"]
         if not_none:  # the oracle only records whether there was an output
             raw = b"false" if raw == b"null" else b"true"
+            fp = fingerprint(raw == b"true")
+            digests.append(fp[0] if fp else "")
+        else:
+            digests.append(rec.get("d") or "")
         texts.append(raw)
         times.append(float(rec["t"]))
         floats.append(bool(rec.get("f")) and not not_none)
@@ -130,7 +134,7 @@ def run_canonical(sandbox: Sandbox, task: Task, family: str, root: Path, n: int,
         "task_id": task.task_id,
         "base_time": times[:nb],
         "plus_time": times[nb:],
-        "digests": [digest(t) for t in texts],
+        "digests": digests,
         "exact_ok": [b"NaN" not in t for t in texts],
         "floats": floats,
     }

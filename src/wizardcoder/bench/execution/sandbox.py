@@ -211,10 +211,11 @@ class Sandbox:
         *,
         first_wait: float,
         wall_timeout: float,
-        on_record: Callable[[dict], float | None],
+        on_record: Callable[[dict], float | tuple[float, bytes] | None],
         memory_bytes: int | None = None,
     ) -> Execution:
-        """Run ``job``; ``on_record`` gets each record and returns the next wait or STOP.
+        """Run ``job``; ``on_record`` gets each record and returns the next wait or STOP, or
+        ``(wait, answer)`` to also send the child a one-byte answer.
 
         ``first_wait`` bounds the time to the first result record (load included);
         ``wall_timeout`` bounds the whole job; ``memory_bytes`` overrides the address-space
@@ -227,15 +228,16 @@ class Sandbox:
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
+        ctl_r, ctl_w = os.pipe()  # the harness's one-byte answers to "dig" records
         rlimits = self.limits.rlimits(wall_timeout)
         if memory_bytes is not None:
             rlimits.update(RLIMIT_AS=memory_bytes, RLIMIT_DATA=memory_bytes, RLIMIT_STACK=memory_bytes)
         header = json.dumps({"workdir": workdir, "rlimits": rlimits}).encode()
         start = time.monotonic()
         try:
-            self._send(header, [job_r, res_w, out_w])
+            self._send(header, [job_r, res_w, out_w, ctl_r])
         finally:
-            for fd in (job_r, res_w, out_w):
+            for fd in (job_r, res_w, out_w, ctl_r):
                 os.close(fd)
         payload = memoryview(json.dumps(job, separators=(",", ":")).encode())
         for fd in (job_w, res_r, out_r):
@@ -244,7 +246,7 @@ class Sandbox:
         sel.register(job_w, selectors.EVENT_WRITE)
         sel.register(res_r, selectors.EVENT_READ)
         sel.register(out_r, selectors.EVENT_READ)
-        open_fds = {job_w, res_r, out_r}
+        open_fds = {job_w, res_r, out_r, ctl_w}
         out_parts: list[bytes] = []
         out_size = 0
         partial: list[bytes] = []  # pieces of a record line not yet ended by a newline
@@ -311,6 +313,12 @@ class Sandbox:
                             continue
                         result.n_records += 1
                         wait = on_record(record)
+                        if isinstance(wait, tuple):
+                            wait, answer = wait
+                            try:
+                                os.write(ctl_w, answer)
+                            except OSError:
+                                pass
                         if wait is STOP:
                             result.stopped = True
                             break
