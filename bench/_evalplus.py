@@ -132,10 +132,20 @@ def show(v: tuple[str | None, str | None] | None) -> str:
 
 
 def known_reason(task_id: str, ours, theirs) -> str:
+    """Why a disagreement is expected ("" if unexplained).
+
+    Note that evalplus 0.3.1 reports a per-input time-out as "fail" (only a killed process is
+    "timeout"), so a slow-but-correct solution it times out shows up as pass vs fail here.
+    """
     if task_id == "HumanEval/32":
-        return "HumanEval/32 (evalplus 0.3.1 find_zero oracle bug)"
+        return "HumanEval/32 evalplus oracle bug"
     if "timeout" in (ours or ()) or "timeout" in (theirs or ()):
         return "time-limit sensitive"
+    if task_id == "Mbpp/255" and passes(ours) == (True, True) and passes(theirs) == (True, False):
+        # Checked by hand: the canonical solution's 1.6M-tuple outputs hit MemoryError under
+        # evalplus's 4 GiB RLIMIT_AS, which also counts the memory the forked checker inherits
+        # from evalplus's worker (its expected outputs); it passes when run alone.
+        return "Mbpp/255 evalplus memory limit"
     return ""
 
 
@@ -156,7 +166,7 @@ class Comparison:
         return c
 
     def final_line(self) -> str:
-        known = ", ".join(f"{v} {k}" for k, v in self.known_counts().items()) or "none"
+        known = ", ".join(f"{k} x{v}" for k, v in self.known_counts().items()) or "none"
         return f"disagreements: {len(self.rows)} of {self.n_samples} samples ({self.n_known} known: {known})"
 
     def table(self) -> str:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _evalplus import BENCH, WORKERS, ToolCrash, compare, run_evalplus, run_ours  # noqa: E402
+from _evalplus import BENCH, WORKERS, ToolCrash, compare, run_evalplus, run_ours
 
 
 def main() -> int:
