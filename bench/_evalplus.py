@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("WIZARDCODER_DATA_DIR", "/work/shared/data"))
+DATA_DIR = Path(os.environ.get("WIZARDCODER_DATA_DIR", ROOT.parent / "shared" / "data"))
 EVALPLUS_PYTHON = os.environ.get("EVALPLUS_PYTHON", "/tmp/ref/bin/python")
 OURS_CLI = str(ROOT / ".venv" / "bin" / "wizardcoder")
 WORKERS = 2
@@ -198,13 +198,14 @@ def compare(ours: Verdicts, theirs: Verdicts) -> Comparison:
     return Comparison(len(keys), rows)
 
 
-def canonical_samples_file(benchmark: str, dest: Path) -> Path:
-    """The reference solutions as a samples file (one {task_id, solution} row per task)."""
+def canonical_samples_file(benchmark: str, dest: Path, stubs: bool = False) -> Path:
+    """The reference solutions (or `pass` stubs of them) as a samples file, one row per task."""
     os.environ.setdefault("WIZARDCODER_DATA_DIR", str(DATA_DIR))
     from wizardcoder.bench.datasets import load_dataset
+    from wizardcoder.bench.samples import stub_program as stub
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     with dest.open("w") as f:
         for t in load_dataset(benchmark).tasks.values():
-            f.write(json.dumps({"task_id": t.task_id, "solution": t.canonical}) + "\n")
+            f.write(json.dumps({"task_id": t.task_id, "solution": stub(t) if stubs else t.canonical}) + "\n")
     return dest

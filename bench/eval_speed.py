@@ -42,6 +42,8 @@ def main() -> int:
     ap.add_argument("--samples-he", type=Path, default=DEFAULT["humaneval+"])
     ap.add_argument("--samples-mbpp", type=Path, default=DEFAULT["mbpp+"])
     ap.add_argument("--canonical", action="store_true", help="use the reference solutions as samples")
+    ap.add_argument("--stubs", action="store_true",
+                    help="use `pass`-body stubs as samples: every sample fails at once, like a weak model's")
     ap.add_argument("--benchmark", choices=sorted(DEFAULT), action="append", help="default: both")
     ap.add_argument("--min-time-limit", type=float, default=1.0)
     ap.add_argument("--time-limit-factor", type=float, default=4.0)
@@ -59,6 +61,9 @@ def main() -> int:
             if args.canonical:
                 samples = canonical_samples_file(bench, work / f"canonical-{bench.rstrip('+')}.jsonl")
                 label = "canonical"
+            elif args.stubs:
+                samples = canonical_samples_file(bench, work / f"stubs-{bench.rstrip('+')}.jsonl", stubs=True)
+                label = "stubs"
             else:
                 samples, label = given[bench].resolve(), given[bench].name
             ep_cache, our_cache = work / f"evalplus-cache-{bench}", work / f"ours-cache-{bench}"

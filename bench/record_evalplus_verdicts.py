@@ -4,6 +4,8 @@
         --benchmark humaneval+ --out tests/data/humanevalplus-mutants.evalplus.json
 
 The test then checks our verdicts against these without needing evalplus installed.
+``--from-results X_eval_results.json`` converts the result file of an evalplus run made on the
+same samples (e.g. by parity_evalplus.py, under its --workdir) instead of running evalplus again.
 """
 
 from __future__ import annotations
@@ -25,20 +27,27 @@ def main() -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--min-time-limit", type=float, default=1.0)
     ap.add_argument("--time-limit-factor", type=float, default=4.0)
+    ap.add_argument("--from-results", type=Path, help="an evalplus *_eval_results.json of these samples")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run = run_evalplus(args.samples, args.benchmark, Path(tmp), Path(tmp) / "cache",
-                           args.min_time_limit, args.time_limit_factor)
     verdicts: dict[str, list] = {}
-    for (task_id, index), statuses in sorted(run.verdicts.items(), key=lambda kv: kv[0][1]):
-        rows = verdicts.setdefault(task_id, [])
-        assert index == len(rows)
-        rows.append(list(statuses))
+    if args.from_results:
+        for task_id, rows in json.loads(args.from_results.read_text())["eval"].items():
+            verdicts[task_id] = [[r["base_status"], r["plus_status"]] for r in rows]
+        seconds = 0.0
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            run = run_evalplus(args.samples, args.benchmark, Path(tmp), Path(tmp) / "cache",
+                               args.min_time_limit, args.time_limit_factor)
+        seconds = run.seconds
+        for (task_id, index), statuses in sorted(run.verdicts.items(), key=lambda kv: kv[0][1]):
+            rows = verdicts.setdefault(task_id, [])
+            assert index == len(rows)
+            rows.append(list(statuses))
     args.out.write_text(json.dumps({
         "tool": "evalplus 0.3.1", "benchmark": args.benchmark, "samples": args.samples.name,
         "min_time_limit": args.min_time_limit, "time_limit_factor": args.time_limit_factor,
         "verdicts": verdicts}, indent=0) + "\n")
-    print(f"{sum(len(v) for v in verdicts.values())} verdicts written to {args.out} ({run.seconds:.1f} s)")
+    print(f"{sum(len(v) for v in verdicts.values())} verdicts written to {args.out} ({seconds:.1f} s)")
     return 0
 
 

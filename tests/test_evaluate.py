@@ -16,6 +16,7 @@ from conftest import needs_data
 from wizardcoder.bench.checker import TimeSettings
 from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.bench.evaluate import EvalConfig, evaluate
+from wizardcoder.bench.samples import stub_program as stub
 from wizardcoder.errors import WizardCoderError
 
 FAST = TimeSettings(min_time_limit=1.0, script_time_limit=2.0)
@@ -40,16 +41,6 @@ def results(tmp_path: Path) -> list[dict]:
 
 def subset(benchmark: str, n: int = SUBSET):
     return list(load_dataset(benchmark).tasks.values())[:n]
-
-
-def stub(task) -> str:
-    """The task's function with a `pass` body: same signature, no behaviour."""
-    import ast
-
-    for node in ast.walk(ast.parse(task.canonical)):
-        if isinstance(node, ast.FunctionDef) and node.name == task.entry_point:
-            return f"def {node.name}({ast.unparse(node.args)}):\n    pass\n"
-    raise AssertionError(task.task_id)
 
 
 BENCHMARKS = ["humaneval", pytest.param("humaneval+", marks=needs_data), pytest.param("mbpp", marks=needs_data),

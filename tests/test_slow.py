@@ -7,9 +7,10 @@ import json
 import pytest
 
 from conftest import needs_data
-from test_evaluate import stub, write_samples
+from test_evaluate import write_samples
 from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.bench.evaluate import EvalConfig, evaluate
+from wizardcoder.bench.samples import stub_program as stub
 
 pytestmark = pytest.mark.slow
 

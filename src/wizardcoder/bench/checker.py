@@ -8,12 +8,12 @@ A verdict needs a record for every test: a child that exits early, crashes or go
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from wizardcoder.bench.datasets import Task
 from wizardcoder.bench.execution.runner import Opaque, loads, mbpp_deserialize
-from wizardcoder.bench.execution.sandbox import STOP, Sandbox
+from wizardcoder.bench.execution.sandbox import STOP, Execution, Sandbox
 from wizardcoder.bench.expected import BIG_OUTPUT, Expected
 from wizardcoder.bench.oracles import MBPP_SET_EQ, Comparator
 
@@ -46,21 +46,21 @@ class Verdict:
     seconds: float = 0.0
 
     def row(self) -> dict[str, Any]:
-        return {
-            "base_status": self.base_status,
-            "plus_status": self.plus_status,
-            "failed_phase": self.failed_phase,
-            "failed_input": self.failed_input,
-            "error": self.error,
-            "n_passed": self.n_passed,
-            "n_tests": self.n_tests,
-            "seconds": round(self.seconds, 4),
-        }
+        return {**asdict(self), "seconds": round(self.seconds, 4)}
 
 
 def _short(value: Any, limit: int = 300) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _unfinished(ex: Execution, passed: int, total: int) -> tuple[str, int, str] | None:
+    """Why a child that reported no failure still has tests without a verdict (or None)."""
+    if passed >= total:
+        return None
+    if ex.timed_out:
+        return TIMEOUT, passed, "time limit exceeded (killed by the harness)"
+    return ERROR, passed, _crash_text(ex.output)
 
 
 def _crash_text(output: bytes) -> str:
@@ -162,12 +162,7 @@ def check_io(
                          on_record=on_record)
     verdict = Verdict(base_status=PASS, n_passed=state["passed"], n_tests=len(inputs),
                       seconds=ex.seconds)
-    fail = state["fail"]
-    if fail is None and state["passed"] < len(inputs):
-        if ex.timed_out:
-            fail = (TIMEOUT, state["passed"], "time limit exceeded (killed by the harness)")
-        else:
-            fail = (ERROR, state["passed"], _crash_text(ex.output))
+    fail = state["fail"] or _unfinished(ex, state["passed"], len(inputs))
     if fail is not None:
         status, i, error = fail
         if i is None:  # the program itself did not load
@@ -215,12 +210,7 @@ def check_script(sandbox: Sandbox, task: Task, program: str, settings: TimeSetti
     ex = sandbox.execute(job, first_wait=limit + GRACE, wall_timeout=wall, on_record=on_record)
     verdict = Verdict(base_status=PASS, n_passed=state["passed"], n_tests=len(tests),
                       seconds=ex.seconds)
-    fail = state["fail"]
-    if fail is None and state["passed"] < len(tests):
-        if ex.timed_out:
-            fail = (TIMEOUT, state["passed"], "time limit exceeded (killed by the harness)")
-        else:
-            fail = (ERROR, state["passed"], _crash_text(ex.output))
+    fail = state["fail"] or _unfinished(ex, state["passed"], len(tests))
     if fail is not None:
         status, i, error = fail
         verdict.base_status = status

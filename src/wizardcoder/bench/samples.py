@@ -8,12 +8,13 @@ explicit integer ``completion_id``.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizardcoder.bench.datasets import Dataset
+from wizardcoder.bench.datasets import Dataset, Task
 from wizardcoder.bench.postprocess import extract_code
 from wizardcoder.errors import WizardCoderError, at
 from wizardcoder.jsonl import iter_jsonl, read_bytes
@@ -48,6 +49,14 @@ def build_program(task_prefix: str, kind: str, text: str, code: str | None = Non
     if kind == "completion":
         return task_prefix + text
     return (task_prefix + "\n" + (code or "")) if task_prefix else (code or "")
+
+
+def stub_program(task: Task) -> str:
+    """The task's function with a `pass` body: the same signature, no behaviour (a baseline)."""
+    for node in ast.walk(ast.parse(task.canonical)):
+        if isinstance(node, ast.FunctionDef) and node.name == task.entry_point:
+            return f"def {node.name}({ast.unparse(node.args)}):\n    pass\n"
+    return "pass\n"
 
 
 def canonical_samples(dataset: Dataset) -> list[Sample]:
