@@ -133,7 +133,7 @@ def check_io(
             if isinstance(out, Opaque) and not phases[phase].accepts_opaque:
                 state["fail"] = (FAIL, i, f"wrong output: got {out!r}")
                 return STOP
-            if not phases[phase].check(out, expected.values()[i], args_of(i)):
+            if not phases[phase].check(out, expected.value(i), args_of(i)):
                 state["fail"] = (FAIL, i, f"wrong output: got {_short(out, 200)}")
                 return STOP
         state["passed"] += 1

@@ -9,7 +9,7 @@ needs them.
 Cache layout, keyed by the dataset md5 and this module's format version; a task's files are
 written atomically, values first, meta last (its presence marks the task complete)::
 
-    expected/<benchmark>-<md5>-v<format>/<n>.json.gz      outputs of the n-th task (codec JSON)
+    expected/<benchmark>-<md5>-v<format>/<n>.json.gz      outputs of the n-th task, one JSON text a line
     expected/<benchmark>-<md5>-v<format>/<n>.meta.json    canonical times, digests, flags
 """
 
@@ -33,7 +33,7 @@ from wizardcoder.bench.execution.sandbox import STOP, Sandbox
 from wizardcoder.bench.oracles import MBPP_NOT_NONE
 from wizardcoder.errors import WizardCoderError
 
-FORMAT = 3
+FORMAT = 4
 BIG_OUTPUT = 1 << 16  # bytes: a sample's output this large is first offered by its digest only
 
 
@@ -46,30 +46,28 @@ class Expected:
     digests: list[str]  # runner.fingerprint of each output
     exact_ok: list[bool]  # False where equal text does not imply ==, e.g. NaN inside
     floats: list[bool]  # evalplus's is_floats(expected): switches a zero tolerance to 1e-6
-    _load: Callable[[], list[Any]] | None = field(default=None, repr=False)
-    _values: list[Any] | None = field(default=None, repr=False)
+    path: Path | None = None  # one output's JSON text per line, gzipped
+    _cache: dict[int, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def values(self) -> list[Any]:
+    def value(self, i: int) -> Any:
+        """The i-th expected output, parsing only that line: a sample that fails early (most
+        wrong samples do) costs one line, not the task's whole output (up to 150 MB)."""
         with self._lock:
-            if self._values is None:
-                assert self._load is not None
-                self._values = self._load()
-            return self._values
+            if i not in self._cache:
+                assert self.path is not None
+                with gzip.open(self.path, "rb") as fh:
+                    for n, line in enumerate(fh):
+                        if n == i:
+                            self._cache[i] = loads(line)
+                            break
+            return self._cache[i]
 
 
 def cache_path(dataset: Dataset) -> Path:
     # Fingerprints are pickle-based: keyed by the Python version too.
     py = f"py{sys.version_info[0]}{sys.version_info[1]}"
     return cache_dir() / "expected" / f"{dataset.benchmark.replace('+', 'plus')}-{dataset.md5}-v{FORMAT}-{py}"
-
-
-def _reader(path: Path) -> Callable[[], list[Any]]:
-    def load() -> list[Any]:
-        with gzip.open(path, "rb") as fh:
-            return loads(fh.read())  # type: ignore[return-value]
-
-    return load
 
 
 def _load_task(root: Path, n: int) -> Expected | None:
@@ -79,7 +77,7 @@ def _load_task(root: Path, n: int) -> Expected | None:
         if not values.exists():
             return None
         return Expected(row["base_time"], row["plus_time"], row["digests"], row["exact_ok"], row["floats"],
-                        _load=_reader(values))
+                        path=values)
     except (OSError, ValueError, KeyError):
         return None
 
@@ -139,7 +137,7 @@ def run_canonical(sandbox: Sandbox, task: Task, family: str, root: Path, n: int,
         "floats": floats,
     }
     root.mkdir(parents=True, exist_ok=True)
-    _atomic_bytes(root / f"{n}.json.gz", gzip.compress(b"[" + b",".join(texts) + b"]", compresslevel=1))
+    _atomic_bytes(root / f"{n}.json.gz", gzip.compress(b"\n".join(texts) + b"\n", compresslevel=1))
     _atomic_bytes(root / f"{n}.meta.json", json.dumps(meta).encode())  # last: marks the task complete
     loaded = _load_task(root, n)
     assert loaded is not None
