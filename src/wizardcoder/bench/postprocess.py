@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 
 MODES = ("wizardcoder", "evalplus", "none")
 
@@ -52,9 +53,16 @@ def wizardcoder_extract(response: str, family: str) -> str:
     return code.strip()
 
 
+def parse(code: str) -> ast.Module:
+    """``ast.parse`` without the SyntaxWarnings (invalid escapes...) that model code is full of."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(code)
+
+
 def _parses(code: str) -> bool:
     try:
-        ast.parse(code)
+        parse(code)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return False
     return True
@@ -94,7 +102,7 @@ def sanitize(response: str, entry_point: str | None) -> str:
     candidates = [longest_parseable(b) for b in blocks] + [longest_parseable(response.replace("\r", ""))]
     code = max(candidates, key=lambda c: sum(1 for ln in c.splitlines() if ln.strip()))
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except (SyntaxError, ValueError):
         return code
     imports: list[ast.stmt] = []

@@ -22,8 +22,8 @@ def pct(x: float | None) -> str:
 
 def summary_table(summary: dict[str, Any]) -> Table:
     """One evaluation: pass@k on base (and plus) tests, with status counts."""
-    title = f"{summary['benchmark']} · {summary['label']} · {summary['n_tasks']} tasks, {summary['n_samples']} samples"
-    table = Table(title=title)
+    table = Table(title=f"{summary['benchmark']} · {summary['label']}",
+                  caption=f"{summary['n_tasks']} tasks, {summary['n_samples']} samples", min_width=48)
     table.add_column("tests")
     ks = list(summary["base"])
     for k in ks:

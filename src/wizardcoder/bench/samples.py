@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizardcoder.bench.datasets import Dataset, Task
-from wizardcoder.bench.postprocess import extract_code
+from wizardcoder.bench.postprocess import extract_code, parse
 from wizardcoder.errors import WizardCoderError, at
 from wizardcoder.jsonl import iter_jsonl, read_bytes
 
@@ -53,7 +53,7 @@ def build_program(task_prefix: str, kind: str, text: str, code: str | None = Non
 
 def stub_program(task: Task) -> str:
     """The task's function with a `pass` body: the same signature, no behaviour (a baseline)."""
-    for node in ast.walk(ast.parse(task.canonical)):
+    for node in ast.walk(parse(task.canonical)):
         if isinstance(node, ast.FunctionDef) and node.name == task.entry_point:
             return f"def {node.name}({ast.unparse(node.args)}):\n    pass\n"
     return "pass\n"
