@@ -145,11 +145,6 @@ def loads(text: str | bytes) -> object:
     return json.loads(text, object_hook=_hook)
 
 
-def decode(value: object) -> object:
-    """Decode an encoded value that was parsed without ``loads``."""
-    return loads(json.dumps(value))
-
-
 # --------------------------------------------------------------------------------------------
 # MBPP+ stores every input as JSON; these tasks need tuples, sets or complex numbers back.
 # The table is a fact of the dataset (the same rules evalplus applies before calling).

@@ -135,7 +135,6 @@ class Sandbox:
         self._proc: subprocess.Popen[bytes] | None = None
         self._ctrl: socket.socket | None = None
         self._root = Path(tempfile.mkdtemp(prefix="wizardcoder-sandbox-"))
-        self.zygote_starts = 0
         self._active: set[int] = set()
         self._aborted = threading.Event()
 
@@ -157,7 +156,6 @@ class Sandbox:
         )
         child.close()
         self._ctrl = parent
-        self.zygote_starts += 1
 
     def _send(self, header: bytes, fds: list[int]) -> None:
         with self._lock:
