@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from wizardcoder import __version__
+from wizardcoder.engine_options import EngineArgs, with_engine_options
 from wizardcoder.errors import WizardCoderError
 
 app = typer.Typer(
@@ -44,6 +45,8 @@ DatasetPathOpt = Annotated[
     str | None,
     typer.Option("--dataset-path", help="A local copy of the benchmark file (.jsonl or .jsonl.gz), for offline use."),
 ]
+HostOpt = Annotated[str, typer.Option(help="Address to listen on.")]
+PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
 DatasetVersionOpt = Annotated[
     str | None, typer.Option("--dataset-version", help="Dataset release (default: the pinned one).")
 ]
@@ -68,15 +71,21 @@ def main(
 
 
 @app.command("eval")
+@with_engine_options
 def eval_cmd(
+    eng: EngineArgs,
     benchmark: BenchmarkOpt,
     samples: Annotated[
-        str,
-        typer.Option("--samples", "-s", help="Samples JSONL ({task_id, solution|completion|response}) or "
-                     "'canonical' for the reference solutions."),
-    ] = "canonical",
+        str | None,
+        typer.Option("--samples", "-s", help="Samples JSONL ({task_id, solution|completion|response}), or "
+                     "'canonical' for the reference solutions. Without it, --model's answers are generated first."),
+    ] = None,
+    n_samples: Annotated[int, typer.Option(min=1, help="With a model: samples per task (pass@k; use --temperature).")] = 1,
+    limit: Annotated[int | None, typer.Option(min=1, help="With a model: only the first N tasks.")] = None,
+    full_answers: Annotated[bool, typer.Option("--full-answers", help="With a model: do not end answers at the close of "
+                            "their first python block (the only part --postprocess wizardcoder keeps).")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory "
-                      "(default: wizardcoder-results/<benchmark>/<samples name>).")] = None,
+                      "(default: wizardcoder-results/<benchmark>/<samples name or model>).")] = None,
     dataset_path: DatasetPathOpt = None,
     dataset_version: DatasetVersionOpt = None,
     postprocess: Annotated[Postprocess, typer.Option(help="How 'response' rows become code.")] = Postprocess.wizardcoder,
@@ -93,16 +102,33 @@ def eval_cmd(
     label: Annotated[str | None, typer.Option(help="Name shown in tables (default: the samples file name).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Score samples on a benchmark: results.jsonl, summary.json and a table."""
+    """Score a model (generating its answers) or a samples file on a benchmark: JSONL, summary and the card's table."""
     from wizardcoder.bench.checker import TimeSettings
     from wizardcoder.bench.evaluate import EvalConfig, evaluate
     from wizardcoder.bench.execution.sandbox import Limits
-    from wizardcoder.bench.report import summary_table
+    from wizardcoder.bench.report import card_table, summary_table
 
     if resume and overwrite:
         _fail("--resume and --overwrite exclude each other")
-    if samples != "canonical" and not Path(samples).exists():
+    if samples is not None and samples != "canonical" and not Path(samples).exists():
         _fail(f"{samples}: no such samples file")
+    model_used = samples is None
+    if model_used:
+        from wizardcoder.bench.generate import generate_samples
+
+        try:
+            samples_path, model_label, output = generate_samples(
+                eng, benchmark.value, output, dataset_path=dataset_path, dataset_version=dataset_version,
+                n_samples=n_samples, limit=limit, resume=resume, overwrite=overwrite, console=err_console,
+                show_progress=not quiet, stop_after_code=postprocess == Postprocess.wizardcoder and not full_answers)
+        except WizardCoderError as exc:
+            _fail(str(exc), 130 if str(exc).startswith("interrupted") else 2)
+        samples, label = str(samples_path), label or model_label
+        partial = partial or limit is not None
+    elif eng.model != "default" or eng.base_url:
+        _fail("give --samples (score a file) or --model (generate, then score), not both")
+    elif limit is not None or n_samples != 1:
+        _fail("--limit and --n-samples apply when generating with --model, not to a --samples file")
     cfg = EvalConfig(
         benchmark=benchmark.value,
         samples=samples,
@@ -124,7 +150,125 @@ def eval_cmd(
     except WizardCoderError as exc:
         _fail(str(exc), 130 if str(exc).startswith("interrupted") else 2)
     out_console.print(summary_table(summary))
+    if model_used:
+        out_console.print(card_table([summary], published=False))
     out_console.print(f"results: {summary['output_dir']}/results.jsonl  summary: {summary['output_dir']}/summary.json")
+
+
+@app.command()
+@with_engine_options
+def generate(
+    eng: EngineArgs,
+    input: Annotated[Path, typer.Option("--input", "-i", help="Prompts JSONL: {id|task_id, prompt | instruction "
+                                        "[+ input] | messages}, e.g. the output of `wizardcoder prompts`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output JSONL (written row by row).")],
+    n_samples: Annotated[int, typer.Option(min=1, help="Completions per prompt (use --temperature > 0).")] = 1,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run of the same job.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start the output file again.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Batch generation: one output row per prompt and sample, resumable."""
+    from wizardcoder.engines.batch import generate_file, read_prompts
+
+    if resume and overwrite:
+        _fail("--resume and --overwrite exclude each other")
+    try:
+        ref = eng.resolve()
+        fmt = eng.prompt_format_for(ref)
+        jobs = read_prompts(input, fmt)
+        params = eng.sampling(ref)
+        stats = generate_file(lambda: eng.open(ref), jobs, params, output, n_samples=n_samples, resume=resume,
+                              overwrite=overwrite, console=err_console, show_progress=not quiet,
+                              job_info={"model": ref.location, "engine": eng.engine.value if eng.engine else
+                                        ref.default_engine(), "prompt_format": fmt})
+    except WizardCoderError as exc:
+        _fail(str(exc), 130 if str(exc).startswith("interrupted") else 2)
+    rate = stats["completion_tokens"] / max(stats["seconds"], 1e-9)
+    err_console.print(f"{stats['generated']} generated ({stats['skipped']} kept from before) in {stats['seconds']:.1f} s, "
+                      f"{rate:.0f} tokens/s, {stats['length_stops']} hit --max-tokens -> {output}", highlight=False)
+
+
+@app.command()
+@with_engine_options
+def chat(
+    eng: EngineArgs,
+    system: Annotated[str | None, typer.Option(help="A system message (replaces the card's preamble).")] = None,
+) -> None:
+    """A streaming chat in the terminal (Ctrl-C stops an answer; Ctrl-D leaves)."""
+    from wizardcoder.interactive.chat import chat_loop
+    from wizardcoder.interactive.conversation import Conversation
+
+    try:
+        ref = eng.resolve()
+        conv = Conversation(eng.prompt_format_for(ref), ref.card, system)
+        params = eng.sampling(ref)
+        with eng.open(ref) as engine:
+            chat_loop(engine, conv, params, err_console)
+    except WizardCoderError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+@with_engine_options
+def serve(
+    eng: EngineArgs,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    print_command: Annotated[bool, typer.Option("--print-command", help="Only print the server command.")] = False,
+) -> None:
+    """Start an OpenAI-compatible server for the model (llama.cpp, transformers serve or vLLM); prints its URL."""
+    from wizardcoder.interactive.serve import serve as run_server
+    from wizardcoder.interactive.serve import server_command
+
+    try:
+        ref = eng.resolve()
+        engine = eng.engine.value if eng.engine else ref.default_engine()
+        if print_command:
+            cmd, env, _ = server_command(ref, engine, host, port, eng.n_ctx, eng.threads)
+            out_console.print(" ".join([*(f"{k}={v!r}" for k, v in env.items()), *cmd]), highlight=False, soft_wrap=True)
+            return
+        code = run_server(ref, engine, host, port, err_console, eng.n_ctx, eng.threads)
+    except WizardCoderError as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
+
+
+@app.command()
+@with_engine_options
+def demo(
+    eng: EngineArgs,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 7860,
+) -> None:
+    """A web chat (Gradio) with streaming answers, offline; prints its URL."""
+    try:
+        from wizardcoder.interactive.demo import run_demo
+    except ImportError as exc:
+        _fail(f"the demo needs gradio ({exc.name} is missing): pip install 'wizardcoder[demo]'")
+    try:
+        ref = eng.resolve()
+        params = eng.sampling(ref)
+        with eng.open(ref) as engine:
+            run_demo(engine, ref, eng.prompt_format_for(ref), params, host, port, err_console)
+    except WizardCoderError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def models() -> None:
+    """The WizardCoder family (model card) and the embedded default model."""
+    from rich.table import Table
+
+    from wizardcoder.prompting.registry import DEFAULT_MODEL, FAMILY
+
+    table = Table(title="models (pass@1 as published on the card)")
+    for col in ("name", "hub id", "base", "stop", "format", "license", "HumanEval", "HumanEval+", "MBPP", "MBPP+"):
+        table.add_column(col, justify="right" if col[0].isupper() else "left")
+    for card in (*FAMILY, DEFAULT_MODEL):
+        name = card.name + (" (default)" if card is DEFAULT_MODEL else "")
+        table.add_row(name, card.hub_id, card.base, card.stop or "(EOS)", card.prompt_format, card.license,
+                      *["-" if v is None else f"{v:.1f}" for v in card.published().values()])
+    out_console.print(table)
 
 
 @app.command()

@@ -14,3 +14,11 @@ def at(path: str | Path, line: int | None, field: str | None, message: str) -> W
     where = f"{path}:{line}" if line is not None else str(path)
     what = f" field '{field}':" if field else ""
     return WizardCoderError(f"{where}:{what} {message}")
+
+
+class PromptTooLong(WizardCoderError):
+    """A prompt that does not fit the context by itself; ``index`` is its place in the batch."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(f"request {index}: {message}")
+        self.index, self.detail = index, message

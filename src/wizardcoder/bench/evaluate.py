@@ -22,16 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
+from rich.progress import Progress
 
 from wizardcoder import __version__
 from wizardcoder.bench.checker import PASS, TimeSettings, Verdict, check_io, check_script
@@ -42,6 +33,7 @@ from wizardcoder.bench.metrics import mean_pass_at_k
 from wizardcoder.bench.samples import CANONICAL, Sample, canonical_samples, load_samples
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.jsonl import atomic_write_json, atomic_write_jsonl, read_jsonl_tolerant
+from wizardcoder.progress import make_progress
 
 RESULTS, SUMMARY, MANIFEST = "results.jsonl", "summary.json", "run.json"
 
@@ -68,27 +60,6 @@ class EvalConfig:
             return Path(self.output)
         stem = CANONICAL if self.samples == CANONICAL else Path(self.samples).name.removesuffix(".gz").removesuffix(".jsonl")
         return Path("wizardcoder-results") / self.benchmark.replace("+", "plus") / stem
-
-
-class RateColumn(ProgressColumn):
-    def render(self, task: Any) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.1f}/s" if speed else "-/s", style="progress.data.speed")
-
-
-def make_progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[note]}"),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
 
 
 def _manifest(cfg: EvalConfig, dataset: Dataset, samples_md5: str) -> dict[str, Any]:

@@ -19,19 +19,9 @@ import ast
 import re
 import warnings
 
+from wizardcoder.prompting.fences import FENCE, first_python_block
+
 MODES = ("wizardcoder", "evalplus", "none")
-
-_FENCE = re.compile(r"^```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:^```|\Z)", re.S | re.M)
-_PY_TAGS = {"python", "py", "python3", "py3", ""}
-
-
-def first_python_block(text: str) -> str | None:
-    """The body of the first fenced block tagged python (or untagged), if any."""
-    for match in _FENCE.finditer(text):
-        if match.group(1).lower() in _PY_TAGS:
-            return match.group(2)
-    return None
-
 
 def wizardcoder_extract(response: str, family: str) -> str:
     """The authors' post-processing; ``family`` is "humaneval", "mbpp" or "mbpp+"."""
@@ -98,7 +88,7 @@ def _names(node: ast.AST) -> set[str]:
 
 def sanitize(response: str, entry_point: str | None) -> str:
     """evalplus-style: keep imports and the definitions the entry point needs."""
-    blocks = [m.group(2) for m in _FENCE.finditer(response.replace("\r", ""))]
+    blocks = [m.group(2) for m in FENCE.finditer(response.replace("\r", ""))]
     candidates = [longest_parseable(b) for b in blocks] + [longest_parseable(response.replace("\r", ""))]
     code = max(candidates, key=lambda c: sum(1 for ln in c.splitlines() if ln.strip()))
     try:

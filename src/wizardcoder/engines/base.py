@@ -1,0 +1,90 @@
+"""The one interface every engine offers: batch generation and streaming.
+
+Prompts reach an engine either as text (the card's template already applied, or raw) or as chat
+messages (rendered by the model's own chat template, or sent to a chat endpoint). Engines stop on
+the model's end-of-generation tokens *and* on the stop strings in :class:`SamplingParams`,
+matched on text (see :mod:`wizardcoder.prompting.stops`), which are trimmed from the output.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from wizardcoder.engines.resolve import ModelRef
+
+Message = dict[str, str]
+FinishReason = Literal["stop", "length"]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_tokens: int = 2048
+    temperature: float = 0.0  # 0: greedy
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    # End once the first python code block is closed (lossless for the WizardCoder post-processing).
+    stop_after_code: bool = False
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+
+@dataclass(frozen=True)
+class Request:
+    """One prompt: ``prompt`` text, or ``messages`` for the chat template / chat endpoint."""
+
+    prompt: str | None = None
+    messages: tuple[Message, ...] | None = None
+    seed: int | None = None  # overrides SamplingParams.seed (one seed per sample for pass@k)
+    chat_template: str | None = None  # renders ``messages`` instead of the model's own template
+
+    def __post_init__(self) -> None:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("a Request has either a prompt or messages")
+
+
+@dataclass
+class Completion:
+    text: str
+    finish_reason: FinishReason = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class Engine(ABC):
+    """A loaded model (or a connection to one)."""
+
+    name: str = "engine"
+    model_id: str = ""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, ref: ModelRef, **options: Any) -> Engine:
+        """Load the model; options this engine does not know are ignored."""
+
+    @abstractmethod
+    def generate(self, requests: Sequence[Request], params: SamplingParams) -> Iterator[tuple[int, Completion]]:
+        """Completions as they finish, each with the index of its request (any order)."""
+
+    @abstractmethod
+    def stream(self, request: Request, params: SamplingParams) -> Iterator[str]:
+        """Text pieces of one completion as they are decoded (stop strings never shown).
+
+        Closing the iterator early (``.close()``, or ``break`` in a for loop) stops decoding.
+        """
+
+    def close(self) -> None:  # noqa: B027 - most engines hold nothing to release
+        """Release the model or connection."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

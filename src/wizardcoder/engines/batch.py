@@ -1,0 +1,180 @@
+"""Batch generation into a JSONL file: written row by row, resumable, never duplicated.
+
+Input rows carry ``messages`` (chat), ``instruction`` (+ optional ``input``; formatted with the
+chosen prompt format) or ``prompt`` (text used as it is), and an id (``task_id`` or ``id``; the
+line number otherwise). Output rows keep the input's fields (but the prompt) and add
+``completion_id``, ``response``, ``finish_reason`` and token counts: an evalplus-style samples
+file when the ids are benchmark task ids. A sidecar ``<output>.run.json`` records the job, so
+``resume`` refuses to mix outputs of different models or settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from wizardcoder.engines.base import Engine, Request, SamplingParams
+from wizardcoder.errors import PromptTooLong, WizardCoderError, at
+from wizardcoder.jsonl import atomic_write_json, iter_jsonl, read_bytes, read_jsonl_tolerant
+from wizardcoder.progress import make_progress
+from wizardcoder.prompting.formats import make_request
+
+_PROMPT_FIELDS = ("messages", "instruction", "input", "prompt")
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str
+    request: Request
+    fields: dict[str, Any]  # copied to every output row of this job
+
+
+def read_prompts(path: Path, prompt_format: str) -> list[Job]:
+    """Jobs of a prompts JSONL; bad rows fail with file:line and the field."""
+    data = read_bytes(path)
+    jobs: list[Job] = []
+    seen: dict[str, int] = {}
+    for line, row in iter_jsonl(path, data):
+        key_field = "task_id" if "task_id" in row else "id" if "id" in row else None
+        key = str(row[key_field]) if key_field else str(line)
+        if key in seen:
+            raise at(path, line, key_field, f"duplicate id {key!r} (first on line {seen[key]})")
+        seen[key] = line
+        jobs.append(Job(key, _request(path, line, row, prompt_format),
+                        {k: v for k, v in row.items() if k not in _PROMPT_FIELDS}))
+    if not jobs:
+        raise at(path, None, None, "no prompts in the file")
+    return jobs
+
+
+def _request(path: Path, line: int, row: dict[str, Any], prompt_format: str) -> Request:
+    if "messages" in row:
+        msgs = row["messages"]
+        if not (isinstance(msgs, list) and msgs and all(
+                isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in msgs)):
+            raise at(path, line, "messages", "must be a non-empty list of {role, content} strings")
+        return Request(messages=tuple({"role": m["role"], "content": m["content"]} for m in msgs))
+    if "instruction" in row:
+        inst, inp = row["instruction"], row.get("input")
+        if not isinstance(inst, str) or not inst.strip():
+            raise at(path, line, "instruction", "must be a non-empty string")
+        if inp is not None and not isinstance(inp, str):
+            raise at(path, line, "input", "must be a string")
+        return make_request(inst, prompt_format, inp)
+    if "prompt" in row:
+        if not isinstance(row["prompt"], str) or not row["prompt"]:
+            raise at(path, line, "prompt", "must be a non-empty string")
+        return Request(prompt=row["prompt"])
+    raise at(path, line, "prompt", "missing: a row needs 'prompt', 'instruction' or 'messages'")
+
+
+def _seed(params: SamplingParams, job_index: int, sample: int) -> int | None:
+    """Distinct, reproducible seeds per sample when sampling; none needed when greedy."""
+    if params.greedy:
+        return None
+    return ((params.seed or 0) + 1_000_003 * sample + job_index) % (1 << 31)
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a half-written last line (a crash mid-write) so appends start on a fresh line."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as f:
+            f.truncate(data.rfind(b"\n") + 1)
+
+
+def generate_file(
+    open_engine: Callable[[], Engine],
+    jobs: list[Job],
+    params: SamplingParams,
+    output: Path,
+    *,
+    n_samples: int = 1,
+    job_info: dict[str, Any] | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    console: Console | None = None,
+    show_progress: bool = True,
+    description: str = "generate",
+) -> dict[str, Any]:
+    """Generate ``n_samples`` completions per job into ``output``; returns counts and speed.
+
+    ``open_engine`` is called only when something is left to generate; ``job_info`` (the model,
+    engine, prompt format...) is recorded beside the output and must match on ``resume``.
+    """
+    console = console or Console(stderr=True)
+    meta_path = output.with_name(output.name + ".run.json")
+    meta = {"params": asdict(params), "n_samples": n_samples,
+            "jobs_md5": hashlib.md5(json.dumps([[j.key, asdict(j.request)] for j in jobs]).encode()).hexdigest(),
+            **(job_info or {})}
+    meta = json.loads(json.dumps(meta))  # as it reads back (tuples become lists)
+    done: set[tuple[str, int]] = set()
+    if output.exists() and output.stat().st_size and not overwrite:
+        if not resume:
+            raise WizardCoderError(f"{output} exists: pass --resume to continue it or --overwrite to start again")
+        try:
+            old = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            old = None
+        if old != meta:
+            raise WizardCoderError(f"{output} was written by a different job (model, settings or prompts; see "
+                                   f"{meta_path}): use another --output or --overwrite")
+        _drop_torn_tail(output)
+        done = {(str(r.get("task_id", r.get("id"))), int(r["completion_id"])) for r in read_jsonl_tolerant(output)
+                if "completion_id" in r}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(meta_path, meta)
+    todo = [(j, s) for j in range(len(jobs)) for s in range(n_samples) if (jobs[j].key, s) not in done]
+    stats = {"total": len(jobs) * n_samples, "skipped": len(done), "generated": 0, "completion_tokens": 0,
+             "prompt_tokens": 0, "length_stops": 0, "warnings": 0, "seconds": 0.0}
+    if not todo:
+        return stats
+    requests = [_with_seed(jobs[j].request, _seed(params, j, s)) for j, s in todo]
+    engine = open_engine()
+    start = time.perf_counter()
+    with engine, output.open("w" if overwrite else "a", encoding="utf-8") as out, make_progress(console) as progress:
+        bar = progress.add_task(description, total=len(todo), note="", visible=show_progress)
+        try:
+            for i, comp in engine.generate(requests, params):
+                j, s = todo[i]
+                job = jobs[j]
+                row = {**job.fields, "completion_id": s, "response": comp.text, "finish_reason": comp.finish_reason,
+                       "prompt_tokens": comp.prompt_tokens, "completion_tokens": comp.completion_tokens}
+                if "task_id" not in job.fields and "id" not in job.fields:
+                    row = {"id": job.key, **row}
+                if comp.warnings:
+                    row["warnings"] = comp.warnings
+                    stats["warnings"] += 1
+                    for w in comp.warnings:
+                        console.print(f"[yellow]warning:[/yellow] {job.key}: {w}", highlight=False)
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                out.flush()
+                stats["generated"] += 1
+                stats["completion_tokens"] += comp.completion_tokens
+                stats["prompt_tokens"] += comp.prompt_tokens
+                stats["length_stops"] += comp.finish_reason == "length"
+                elapsed = time.perf_counter() - start
+                progress.update(bar, advance=1, note=f"{stats['completion_tokens'] / max(elapsed, 1e-9):.0f} tok/s")
+        except PromptTooLong as exc:
+            j, _ = todo[exc.index]
+            raise WizardCoderError(f"prompt {jobs[j].key!r}: {exc.detail}") from None
+        except KeyboardInterrupt:
+            n = stats["skipped"] + stats["generated"]
+            raise WizardCoderError(f"interrupted: {n} of {stats['total']} samples kept in {output}; "
+                                   "rerun with --resume to finish") from None
+        finally:
+            stats["seconds"] = round(time.perf_counter() - start, 3)
+    return stats
+
+
+def _with_seed(request: Request, seed: int | None) -> Request:
+    return request if seed is None else dataclasses.replace(request, seed=seed)
+

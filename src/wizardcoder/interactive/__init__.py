@@ -1,0 +1,1 @@
+"""Talking to a model: terminal chat, OpenAI-compatible servers, a web demo."""

@@ -1,0 +1,104 @@
+"""The llama.cpp engine on the real embedded default model (SmolLM2-135M-Instruct GGUF)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from wizardcoder.engines import Request, SamplingParams, load_engine, resolve_model
+from wizardcoder.errors import WizardCoderError
+from wizardcoder.prompting.fences import code_block_end
+from wizardcoder.prompting.formats import make_request
+
+QUESTION = "Write a Python function that reverses a string."
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with load_engine(resolve_model("default"), "llamacpp", parallel=4, n_ctx=1024) as eng:
+        yield eng
+
+
+def _one(engine, request: Request, params: SamplingParams):
+    (index, completion), = list(engine.generate([request], params))
+    assert index == 0
+    return completion
+
+
+def test_greedy_chat_answer_is_deterministic_and_uses_the_gguf_template(engine) -> None:
+    req = make_request(QUESTION, "chat")
+    tokens = engine.prompt_tokens(req)
+    assert engine.chat_template and "<|im_start|>" in engine.chat_template
+    assert engine.tokenize("<|im_start|>", add_special=False, parse_special=True) == tokens[:1]
+    params = SamplingParams(max_tokens=48)
+    a, b = _one(engine, req, params), _one(engine, req, params)
+    assert a.text == b.text and a.text.strip()
+    assert a.prompt_tokens == len(tokens) and 0 < a.completion_tokens <= 48
+    assert "<|im_end|>" not in a.text
+
+
+def test_length_and_stop_strings(engine) -> None:
+    req = make_request(QUESTION, "chat")
+    full = _one(engine, req, SamplingParams(max_tokens=40))
+    short = _one(engine, req, SamplingParams(max_tokens=5))
+    assert short.finish_reason == "length" and short.completion_tokens == 5 and full.text.startswith(short.text)
+    stop = full.text[len(full.text) // 2: len(full.text) // 2 + 4]
+    assert stop.strip()
+    cut = _one(engine, req, SamplingParams(max_tokens=40, stop=(stop,)))
+    assert cut.finish_reason == "stop" and cut.text == full.text[: full.text.index(stop)]
+
+
+def test_batch_returns_every_request_once(engine) -> None:
+    reqs = [make_request(f"Write a Python function that returns {i} squared.", "chat") for i in range(7)]
+    out = list(engine.generate(reqs, SamplingParams(max_tokens=24)))
+    assert sorted(i for i, _ in out) == list(range(7))
+    assert all(c.text.strip() and c.completion_tokens <= 24 for _, c in out)
+
+
+def test_stream_matches_generate_and_closes_early(engine) -> None:
+    req = make_request(QUESTION, "chat")
+    params = SamplingParams(max_tokens=40)
+    pieces = list(engine.stream(req, params))
+    assert len(pieces) > 5 and "".join(pieces) == _one(engine, req, params).text
+    stream = engine.stream(req, SamplingParams(max_tokens=2000))
+    next(stream)
+    start = time.perf_counter()
+    stream.close()
+    assert time.perf_counter() - start < 1.0
+    assert _one(engine, req, params).text == "".join(pieces)  # the engine is usable again
+
+
+def test_stop_after_code_keeps_exactly_what_extraction_keeps(engine) -> None:
+    req = make_request(QUESTION, "chat")
+    full = _one(engine, req, SamplingParams(max_tokens=200))
+    end = code_block_end(full.text)
+    assert end is not None and end < len(full.text), full.text  # this answer has prose after its code
+    early = _one(engine, req, SamplingParams(max_tokens=200, stop_after_code=True))
+    assert early.text == full.text[:end] and early.text.endswith("```")
+    assert early.completion_tokens < full.completion_tokens and early.finish_reason == "stop"
+
+
+def test_sampling_is_seeded(engine) -> None:
+    req = make_request("Write a haiku about Python.", "chat")
+    params = SamplingParams(max_tokens=24, temperature=1.0, top_p=0.95)
+    a = [_one(engine, Request(messages=req.messages, seed=s), params).text for s in (1, 1, 2)]
+    assert a[0] == a[1] and a[0] != a[2]
+
+
+def test_context_overflow(engine) -> None:
+    req = make_request(QUESTION, "chat")
+    n = len(engine.prompt_tokens(req))
+    clipped = _one(engine, req, SamplingParams(max_tokens=engine.n_ctx))
+    assert clipped.warnings and "clipped" in clipped.warnings[0] and clipped.completion_tokens <= engine.n_ctx - n
+    with pytest.raises(WizardCoderError, match="does not fit"):
+        list(engine.generate([Request(prompt="word " * 2000)], SamplingParams(max_tokens=8)))
+
+
+def test_missing_gguf_and_unknown_engine(tmp_path) -> None:
+    fake = tmp_path / "broken.gguf"
+    fake.write_bytes(b"not a gguf")
+    with pytest.raises(WizardCoderError, match="could not load"):
+        load_engine(resolve_model(str(fake)), "llamacpp")
+    with pytest.raises(WizardCoderError, match="unknown engine"):
+        load_engine(resolve_model("default"), "bogus")
