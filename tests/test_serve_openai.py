@@ -45,8 +45,17 @@ def server():
             pytest.fail("server exited: " + "".join(lines))
     assert url in lines[-1] and NAME in lines[-1]
     yield url
-    proc.terminate()
+    proc.terminate()  # `kill`, not Ctrl-C: the server it started must go too
     proc.wait(timeout=20)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _server_pids(port):
+        time.sleep(0.2)
+    assert not _server_pids(port), "the llama.cpp server outlived `wizardcoder serve`"
+
+
+def _server_pids(port: int) -> list[str]:
+    found = subprocess.run(["pgrep", "-f", f"llama_server.*--port {port}"], capture_output=True, text=True)
+    return found.stdout.split()
 
 
 @pytest.fixture(scope="module")

@@ -101,9 +101,9 @@ class OpenAIEngine(Engine):
                     if nxt is not None:
                         pending[pool.submit(self._call, requests[nxt], params)] = nxt
         finally:
-            for fut in pending:
-                fut.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
+            if pending:  # abandoned (Ctrl-C, an error): drop the connections so no thread waits on a reply
+                self.client.close()
 
     def stream(self, request: Request, params: SamplingParams) -> Iterator[str]:
         create, args = self._args(request, params, stream=True)

@@ -7,8 +7,10 @@ id -> ``transformers serve``; ``--engine vllm`` -> ``vllm serve`` with the card'
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -59,6 +61,18 @@ def server_command(ref: ModelRef, engine: str, host: str, port: int, n_ctx: int 
     raise WizardCoderError(f"serve: no server for engine {engine!r} (llamacpp, transformers or vllm)")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when ``wizardcoder serve`` dies, even by SIGKILL (Linux)."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -80,9 +94,10 @@ def serve(ref: ModelRef, engine: str, host: str, port: int, console: Console, n_
     url = f"http://{host}:{port}/v1"
     console.print(f"starting {engine} server for {ref.label}: {' '.join(cmd)}", highlight=False, soft_wrap=True)
     try:
-        proc = subprocess.Popen(cmd, env={**os.environ, **env})
+        proc = subprocess.Popen(cmd, env={**os.environ, **env}, preexec_fn=_die_with_parent)
     except FileNotFoundError:
         raise WizardCoderError(f"{cmd[0]}: not installed (the {engine} server)") from None
+    previous = signal.signal(signal.SIGTERM, _terminate)  # `kill` stops the server too, not only Ctrl-C
     try:
         wait_ready(url, proc, ready_timeout)
         console.print(f"[bold green]ready[/bold green]: {url} · model {served!r} · try: wizardcoder chat "
@@ -91,6 +106,7 @@ def serve(ref: ModelRef, engine: str, host: str, port: int, console: Console, n_
     except KeyboardInterrupt:
         return 130
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if proc.poll() is None:
             proc.terminate()
             try:
