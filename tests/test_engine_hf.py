@@ -232,3 +232,17 @@ def test_seeded_sampling_does_not_depend_on_the_batch(engine):
                                  params))
     assert mixed[1].text == alone.text
     assert alone.completion_tokens > 0
+
+
+@pytest.mark.slow
+def test_stop_after_code_ends_rows_at_their_first_closed_block(engine):
+    from wizardcoder.prompting.fences import code_block_end
+
+    ask = Request(messages=({"role": "user", "content": "Write a Python function that reverses a string."},))
+    full = dict(engine.generate([ask], SamplingParams(max_tokens=120)))[0]
+    end = code_block_end(full.text)
+    assert end is not None and end < len(full.text), full.text  # prose follows the code in this answer
+    early = dict(engine.generate([ask, CODE], SamplingParams(max_tokens=120, stop_after_code=True)))
+    assert early[0].text == full.text[:end] and early[0].finish_reason == "stop"
+    assert early[0].completion_tokens < full.completion_tokens
+    assert early[1].text.strip()  # the other row of the batch ran on, untouched
