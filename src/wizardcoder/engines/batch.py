@@ -138,7 +138,11 @@ def generate_file(
     if not todo:
         return stats
     requests = [_with_seed(jobs[j].request, _seed(params, j, s)) for j, s in todo]
-    engine = open_engine()
+    try:
+        engine = open_engine()
+    except KeyboardInterrupt:
+        raise WizardCoderError(f"interrupted while loading the model: {len(done)} of {stats['total']} samples in "
+                               f"{output}; rerun with --resume to finish") from None
     start = time.perf_counter()
     with engine, output.open("w" if overwrite else "a", encoding="utf-8") as out, make_progress(console) as progress:
         bar = progress.add_task(description, total=len(todo), note="", visible=show_progress)
