@@ -17,14 +17,16 @@ from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.bench.prompts import build_instruction
 from wizardcoder.engines.batch import Job, generate_file
 from wizardcoder.errors import WizardCoderError
-from wizardcoder.prompting.formats import make_request
+from wizardcoder.prompting.formats import make_request, resolve_format
 
 SAMPLES = "samples.jsonl"
 
 
-def default_output(benchmark: str, label: str, fmt: str, temperature: float, n_samples: int) -> Path:
+def default_output(benchmark: str, label: str, fmt: str, natural_fmt: str, temperature: float, n_samples: int) -> Path:
+    """``wizardcoder-results/<benchmark>/<model>[-<format>][-t<T>-n<N>]``: the format only when it is
+    not the model's own, the sampling settings only when sampling."""
     name = re.sub(r"[^\w.+-]+", "_", label)
-    if fmt not in ("wizardcoder", "auto"):
+    if fmt != natural_fmt:
         name += f"-{fmt}"
     if temperature > 0 or n_samples > 1:
         name += f"-t{temperature:g}-n{n_samples}"
@@ -50,7 +52,8 @@ def generate_samples(
     ref = eng.resolve()
     fmt = eng.prompt_format_for(ref)
     params = dataclasses.replace(eng.sampling(ref), stop_after_code=stop_after_code)
-    out = Path(output) if output is not None else default_output(benchmark, ref.label, fmt, params.temperature, n_samples)
+    out = Path(output) if output is not None else default_output(
+        benchmark, ref.label, fmt, resolve_format("auto", ref.card), params.temperature, n_samples)
     dataset = load_dataset(benchmark, dataset_path, dataset_version)
     tasks = list(dataset.tasks.values())[:limit] if limit else list(dataset.tasks.values())
     jobs = [Job(t.task_id, make_request(build_instruction(t, benchmark), fmt), {"task_id": t.task_id}) for t in tasks]
