@@ -115,3 +115,12 @@ def test_read_prompts_rows_and_errors(tmp_path: Path) -> None:
         with pytest.raises(WizardCoderError) as info:
             read_prompts(bad, "chat")
         assert str(info.value).startswith(str(bad)) and msg in str(info.value), str(info.value)
+
+
+def test_default_output_dir_names_only_what_differs() -> None:
+    from wizardcoder.bench.generate import default_output
+
+    assert str(default_output("humaneval+", "SmolLM2-135M-Instruct", "chat", "chat", 0.0, 1)) == \
+        "wizardcoder-results/humanevalplus/SmolLM2-135M-Instruct"
+    assert str(default_output("mbpp", "WizardCoder-15B-V1.0", "chat", "wizardcoder", 0.2, 20)) == \
+        "wizardcoder-results/mbpp/WizardCoder-15B-V1.0-chat-t0.2-n20"
