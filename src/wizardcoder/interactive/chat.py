@@ -45,6 +45,10 @@ def read_message(read: Callable[[str], str]) -> str | None:
 
 def chat_loop(engine: Engine, conv: Conversation, params: SamplingParams, console: Console,
               read: Callable[[str], str] = input) -> None:
+    try:  # line editing and up-arrow recall of earlier messages for input()
+        import readline  # noqa: F401
+    except ImportError:  # pragma: no cover - not on every platform
+        pass
     console.print(f"[bold]{engine.model_id}[/bold] via {engine.name} · prompt format {conv.prompt_format}. {HELP}",
                   highlight=False)
     while True:
