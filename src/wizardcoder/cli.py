@@ -179,8 +179,7 @@ def generate(
         params = eng.sampling(ref)
         stats = generate_file(lambda: eng.open(ref), jobs, params, output, n_samples=n_samples, resume=resume,
                               overwrite=overwrite, console=err_console, show_progress=not quiet,
-                              job_info={"model": ref.location, "engine": eng.engine.value if eng.engine else
-                                        ref.default_engine(), "prompt_format": fmt})
+                              job_info={"model": ref.location, "engine": eng.engine_for(ref), "prompt_format": fmt})
     except WizardCoderError as exc:
         _fail(str(exc), 130 if str(exc).startswith("interrupted") else 2)
     rate = stats["completion_tokens"] / max(stats["seconds"], 1e-9)
@@ -222,7 +221,7 @@ def serve(
 
     try:
         ref = eng.resolve()
-        engine = eng.engine.value if eng.engine else ref.default_engine()
+        engine = eng.engine_for(ref)
         if print_command:
             cmd, env, _ = server_command(ref, engine, host, port, eng.n_ctx, eng.threads)
             out_console.print(" ".join([*(f"{k}={v!r}" for k, v in env.items()), *cmd]), highlight=False, soft_wrap=True)

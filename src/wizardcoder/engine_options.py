@@ -75,13 +75,16 @@ class EngineArgs:
 
         return resolve_model(self.model, self.engine.value if self.engine else None, self.base_url)
 
+    def engine_for(self, ref: Any) -> str:
+        """``--engine``, else the natural engine of the model kind."""
+        return self.engine.value if self.engine else ref.default_engine()
+
     def open(self, ref: Any | None = None) -> Any:
         """Load the engine for ``ref`` (default: resolve ``--model``)."""
         from wizardcoder.engines import load_engine
 
         ref = ref or self.resolve()
-        engine = self.engine.value if self.engine else None
-        return load_engine(ref, engine, n_ctx=self.n_ctx, parallel=self.parallel, threads=self.threads,
+        return load_engine(ref, self.engine_for(ref), n_ctx=self.n_ctx, parallel=self.parallel, threads=self.threads,
                            batch_size=self.batch_size, device=self.device, base_url=self.base_url,
                            api_key_env=self.api_key_env, concurrency=self.concurrency, timeout=self.timeout,
                            max_retries=self.retries)

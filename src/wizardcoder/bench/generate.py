@@ -61,7 +61,7 @@ def generate_samples(
     if samples.exists() and not (resume or overwrite) and _complete(samples, len(jobs) * n_samples):
         resume = True  # the same finished job again: reuse its samples (checked against the run record)
     console = console or Console(stderr=True)
-    engine_name = eng.engine.value if eng.engine else ref.default_engine()
+    engine_name = eng.engine_for(ref)
 
     def open_engine() -> Any:
         console.print(f"[bold]{ref.label}[/bold] via {engine_name} · prompt format {fmt} · {len(jobs)} tasks"
