@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from wizardcoder import __version__
-from wizardcoder.engine_options import EngineArgs, with_engine_options
+from wizardcoder.engine_options import EngineArgs, EngineName, PromptFormat, with_engine_options
 from wizardcoder.errors import WizardCoderError
 
 app = typer.Typer(
@@ -312,6 +312,179 @@ def report(
     except WizardCoderError as exc:
         _fail(str(exc))
     out_console.print(card_table(summaries, published=card))
+
+
+evolve_app = typer.Typer(invoke_without_command=True, no_args_is_help=True, pretty_exceptions_enable=False,
+                         help="Grow a code instruction dataset from seeds with a teacher LLM (Code Evol-Instruct).")
+app.add_typer(evolve_app, name="evolve")
+TEACHER = "Teacher"
+LIMITS = "Pacing and retries"
+DATA = "Dataset"
+
+
+def _methods(specs: list[str] | None, in_depth: bool, in_breadth: bool) -> tuple[tuple[str, float], ...]:
+    from wizardcoder.evol.prompts import ALL_METHODS, BREADTH_METHODS, CODE_METHODS, DEPTH_METHODS
+
+    chosen: dict[str, float] = {}
+    for spec in specs or list(CODE_METHODS):
+        name, _, weight = spec.partition("=")
+        if name not in ALL_METHODS:
+            _fail(f"--method {spec}: unknown method {name!r} (choose from {', '.join(ALL_METHODS)})")
+        try:
+            w = float(weight) if weight else 1.0
+        except ValueError:
+            w = -1.0
+        if w < 0:
+            _fail(f"--method {spec}: the weight must be a number >= 0")
+        chosen[name] = w
+    for extra, on in ((DEPTH_METHODS, in_depth), (BREADTH_METHODS, in_breadth)):
+        if on:
+            chosen.update({k: chosen.get(k, 1.0) for k in extra})
+    if not any(chosen.values()):
+        _fail("--method: every weight is 0")
+    return tuple(chosen.items())
+
+
+def _benchmark_paths(specs: list[str] | None) -> dict[str, str]:
+    from wizardcoder.evol.decontam import BENCHMARKS
+
+    out = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep or name not in BENCHMARKS:
+            _fail(f"--benchmark-path {spec}: expected NAME=FILE with NAME one of {', '.join(BENCHMARKS)}")
+        out[name] = path
+    return out
+
+
+@evolve_app.callback()
+def evolve(
+    ctx: typer.Context,
+    seeds: Annotated[Path | None, typer.Option("--seeds", help="Seed instructions: Alpaca JSON or JSONL "
+                     "(instruction, input, output). Needed to start a run.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Run directory: state.sqlite, data.jsonl, "
+                      "data.alpaca.json, eliminated.jsonl, removed.jsonl.")] = None,
+    teacher: Annotated[str, typer.Option("--teacher", "-t", rich_help_panel=TEACHER, help="'default' (the embedded "
+                       "model, in process), a .gguf / model dir / hub id, or with --base-url the model the server "
+                       "serves (e.g. gpt-4o).")] = "default",
+    base_url: Annotated[str | None, typer.Option(rich_help_panel=TEACHER, help="An OpenAI-compatible server, "
+                        "e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1.")] = None,
+    api_key_env: Annotated[str, typer.Option(rich_help_panel=TEACHER, help="Variable holding the API key.")] = "OPENAI_API_KEY",
+    engine: Annotated[EngineName | None, typer.Option(rich_help_panel=TEACHER, help="Default: openai with "
+                      "--base-url, else llamacpp for GGUF, transformers for directories and hub ids.")] = None,
+    prompt_format: Annotated[PromptFormat, typer.Option(rich_help_panel=TEACHER, help="How requests reach the "
+                             "teacher; auto: chat messages (the card's format for a WizardCoder).")] = PromptFormat.auto,
+    rounds: Annotated[int, typer.Option(min=1, help="Evolution rounds (the paper: 3-4). A resumed run may add more.")] = 3,
+    method: Annotated[list[str] | None, typer.Option("--method", help="NAME or NAME=WEIGHT, repeatable (default: "
+                      "the five code heuristics, uniform): constraints, uncommon, reasoning, erroneous_code, "
+                      "complexity, deepening, concretizing, breadth.")] = None,
+    in_depth: Annotated[bool, typer.Option("--in-depth", help="Add deepening and concretizing.")] = False,
+    in_breadth: Annotated[bool, typer.Option("--in-breadth", help="Add in-breadth evolution (a new, rarer task).")] = False,
+    no_rule: Annotated[list[str] | None, typer.Option("--no-rule", help="Switch an elimination rule off "
+                       "(repeatable): no_gain, refusal, trivial_answer, leak, length.")] = None,
+    max_instruction_chars: Annotated[int, typer.Option(min=1, help="Longer evolved tasks are eliminated.")] = 8000,
+    max_answer_chars: Annotated[int, typer.Option(min=1, help="Longer answers are eliminated.")] = 32000,
+    temperature: Annotated[float, typer.Option(min=0.0, rich_help_panel=TEACHER)] = 1.0,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0, rich_help_panel=TEACHER)] = 0.95,
+    max_tokens: Annotated[int, typer.Option(min=1, rich_help_panel=TEACHER, help="Per evolved task and per answer.")] = 2048,
+    seed: Annotated[int, typer.Option(help="Run seed: method draws and request seeds.")] = 0,
+    concurrency: Annotated[int, typer.Option(min=1, rich_help_panel=LIMITS, help="Requests in flight.")] = 16,
+    timeout: Annotated[float, typer.Option(min=0.1, rich_help_panel=LIMITS, help="Seconds per request try.")] = 300.0,
+    retries: Annotated[int, typer.Option(min=0, rich_help_panel=LIMITS, help="Retries per request (429, 408, 409, "
+                       "5xx, timeouts, dropped connections, malformed replies).")] = 6,
+    backoff: Annotated[float, typer.Option(min=0.0, rich_help_panel=LIMITS, help="First retry delay, s (doubles, "
+                       "jittered, at most 60 s; Retry-After is honoured).")] = 1.0,
+    rpm: Annotated[float | None, typer.Option(min=0.01, rich_help_panel=LIMITS, help="Requests per minute at most.")] = None,
+    tpm: Annotated[float | None, typer.Option(min=1.0, rich_help_panel=LIMITS, help="Tokens per minute at most.")] = None,
+    max_failures: Annotated[int, typer.Option(min=1, rich_help_panel=LIMITS, help="Stop after this many requests in "
+                            "a row failed every retry (the teacher is down); --resume continues.")] = 20,
+    parallel: Annotated[int, typer.Option(min=1, rich_help_panel=TEACHER, help="In-process teacher: sequences "
+                        "decoded together.")] = 8,
+    n_ctx: Annotated[int | None, typer.Option(min=16, rich_help_panel=TEACHER, help="llama.cpp teacher: context "
+                     "per sequence.")] = None,
+    threads: Annotated[int | None, typer.Option(min=1, rich_help_panel=TEACHER, help="In-process teacher: CPU threads.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N seeds.")] = None,
+    lenient: Annotated[bool, typer.Option("--lenient", help="Skip bad seed rows (counted) instead of stopping.")] = False,
+    dedup_threshold: Annotated[float, typer.Option(min=0.0, max=1.0, rich_help_panel=DATA, help="MinHash Jaccard "
+                               "at which rows count as near-duplicates.")] = 0.8,
+    no_dedup: Annotated[bool, typer.Option("--no-dedup", rich_help_panel=DATA, help="Keep near-duplicates.")] = False,
+    no_decontam: Annotated[bool, typer.Option("--no-decontam", rich_help_panel=DATA, help="Skip decontamination "
+                           "against HumanEval(+) and MBPP(+).")] = False,
+    decontam_ngram: Annotated[int, typer.Option(min=3, rich_help_panel=DATA, help="Word n-gram shared with a "
+                              "benchmark prompt or solution that removes a row.")] = 10,
+    benchmark_path: Annotated[list[str] | None, typer.Option("--benchmark-path", rich_help_panel=DATA, help="NAME=FILE: "
+                              "a local benchmark copy for decontamination (offline), e.g. mbpp+=MbppPlus.jsonl.gz.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start the run in --output over.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Evolve seed instructions round by round with a teacher LLM, eliminate failed evolutions, answer,
+    deduplicate and decontaminate. Every request is recorded: kill it at any moment and --resume."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from wizardcoder.engines import SamplingParams
+    from wizardcoder.evol.filters import RULES, FilterConfig
+    from wizardcoder.evol.pipeline import EvolveConfig
+    from wizardcoder.evol.run import EvolveJob, run_evolve, summary_table, teacher_format
+
+    if output is None:
+        _fail("evolve needs --output DIR")
+    if resume and overwrite:
+        _fail("--resume and --overwrite exclude each other")
+    for rule in no_rule or []:
+        if rule not in RULES:
+            _fail(f"--no-rule {rule}: unknown rule (choose from {', '.join(RULES)})")
+    if temperature > 0 and top_p == 0:
+        _fail("--top-p 0 keeps no tokens; use --temperature 0 for greedy decoding")
+    args = EngineArgs(model=teacher, engine=engine, base_url=base_url, api_key_env=api_key_env,
+                      prompt_format=prompt_format, n_ctx=n_ctx, parallel=parallel, threads=threads,
+                      concurrency=concurrency, timeout=timeout, retries=retries)
+    try:
+        fmt = teacher_format(args)
+        stops = args.sampling(args.resolve()).stop
+        cfg = EvolveConfig(
+            rounds=rounds, methods=_methods(method, in_depth, in_breadth), seed=seed,
+            sampling=SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stops),
+            filters=FilterConfig(rules=frozenset(RULES) - set(no_rule or []), max_instruction_chars=max_instruction_chars,
+                                 max_answer_chars=max_answer_chars),
+            prompt_format=fmt, concurrency=concurrency)
+        job = EvolveJob(output=output, teacher=args, config=cfg, seeds=seeds, limit=limit, lenient=lenient,
+                        resume=resume, overwrite=overwrite, rpm=rpm, tpm=tpm, backoff=backoff,
+                        max_failures=max_failures, dedup_threshold=None if no_dedup else dedup_threshold,
+                        decontaminate=not no_decontam, decontam_ngram=decontam_ngram,
+                        benchmark_paths=_benchmark_paths(benchmark_path))
+        result = run_evolve(job, console=None if quiet else err_console)
+    except WizardCoderError as exc:
+        _fail(str(exc), 130 if str(exc).startswith("interrupted") else 2)
+    out_console.print(summary_table(result, rounds))
+    for skipped in result.skipped_seeds[:5]:
+        err_console.print(f"[yellow]skipped seed:[/] {skipped}", highlight=False, soft_wrap=True)
+    out_console.print(f"dataset: {output / 'data.jsonl'} (+ data.alpaca.json)  eliminated: {output / 'eliminated.jsonl'}"
+                      f"  removed: {output / 'removed.jsonl'}  stats: wizardcoder evolve stats {output}", highlight=False)
+    if result.counts.unfinished:
+        raise typer.Exit(1)
+
+
+@evolve_app.command("stats")
+def evolve_stats(
+    directory: Annotated[Path, typer.Argument(help="A run directory of `wizardcoder evolve`.")],
+    plot: Annotated[Path | None, typer.Option(help="Where to write the PNG (default: DIR/stats.png).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON instead of tables.")] = False,
+) -> None:
+    """Counts per round and method, eliminations by reason, tokens and retries, length distributions (PNG)."""
+    from wizardcoder.evol.stats import collect, render
+    from wizardcoder.evol.stats import plot as plot_stats
+
+    try:
+        stats = collect(directory)
+    except WizardCoderError as exc:
+        _fail(str(exc))
+    if as_json:
+        out_console.print_json(data=stats.to_dict())
+    else:
+        render(stats, out_console)
+    png = plot_stats(stats, plot or directory / "stats.png")
+    err_console.print(f"plot: {png}", highlight=False)
 
 
 @app.command()

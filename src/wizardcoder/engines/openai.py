@@ -48,29 +48,11 @@ class OpenAIEngine(Engine):
         self.client.close()
 
     def _args(self, request: Request, params: SamplingParams, stream: bool) -> tuple[Any, dict[str, Any]]:
-        args: dict[str, Any] = {"model": self.model_id, "max_tokens": params.max_tokens, "stream": stream,
-                                "temperature": params.temperature, "top_p": params.top_p}
-        if params.stop:
-            args["stop"] = list(params.stop[:MAX_STOPS])
-        seed = request.seed if request.seed is not None else params.seed
-        if seed is not None:
-            args["seed"] = seed
-        if request.messages is not None and request.chat_template is None:
-            return self.client.chat.completions.create, {**args, "messages": list(request.messages)}
-        prompt = request.prompt
-        if prompt is None:  # a chat in a template of ours: rendered here, sent as text
-            prompt = render_messages(None, list(request.messages or ()), "", "", self.ref.card, request.chat_template)
-        return self.client.completions.create, {**args, "prompt": prompt}
+        return call_args(self.client, self.model_id, self.ref, request, params, stream)
 
     def _call(self, request: Request, params: SamplingParams) -> Completion:
         create, args = self._args(request, params, stream=False)
-        resp = self._guard(create, args)
-        choice = resp.choices[0]
-        text = (choice.message.content or "") if hasattr(choice, "message") else (choice.text or "")
-        text, cut = trim_at_stop(text, params.stop)
-        usage = resp.usage
-        return Completion(text, "length" if choice.finish_reason == "length" and not cut else "stop",
-                          usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
+        return to_completion(self._guard(create, args), params)
 
     def _guard(self, create: Any, args: dict[str, Any]) -> Any:
         """Turn the client's exceptions into one-line errors that name the server."""
@@ -125,3 +107,31 @@ class OpenAIEngine(Engine):
                 yield tail
         finally:
             chunks.close()
+
+
+def call_args(client: Any, model_id: str, ref: ModelRef, request: Request, params: SamplingParams,
+              stream: bool = False) -> tuple[Any, dict[str, Any]]:
+    """The endpoint (chat or text completions) and arguments for ``request``; ``client`` sync or async."""
+    args: dict[str, Any] = {"model": model_id, "max_tokens": params.max_tokens, "stream": stream,
+                            "temperature": params.temperature, "top_p": params.top_p}
+    if params.stop:
+        args["stop"] = list(params.stop[:MAX_STOPS])
+    seed = request.seed if request.seed is not None else params.seed
+    if seed is not None:
+        args["seed"] = seed
+    if request.messages is not None and request.chat_template is None:
+        return client.chat.completions.create, {**args, "messages": list(request.messages)}
+    prompt = request.prompt
+    if prompt is None:  # a chat in a template of ours: rendered here, sent as text
+        prompt = render_messages(None, list(request.messages or ()), "", "", ref.card, request.chat_template)
+    return client.completions.create, {**args, "prompt": prompt}
+
+
+def to_completion(resp: Any, params: SamplingParams) -> Completion:
+    """A server's answer as a Completion; stop strings the server returned are trimmed."""
+    choice = resp.choices[0]
+    text = (choice.message.content or "") if hasattr(choice, "message") else (choice.text or "")
+    text, cut = trim_at_stop(text, params.stop)
+    usage = resp.usage
+    return Completion(text, "length" if choice.finish_reason == "length" and not cut else "stop",
+                      usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
