@@ -240,11 +240,11 @@ def test_rate_limits() -> None:
             limiter.settle(tokens, tokens)
         return time.monotonic() - start
 
-    # 600 rpm = 10/s; the bucket holds a tenth of a minute (60): the first 60 pass, the next 5 need 0.5 s.
-    assert asyncio.run(spend(RateLimiter(rpm=600), 60, 1)) < 0.2
-    assert asyncio.run(spend(RateLimiter(rpm=600), 65, 1)) >= 0.45
-    # 6000 tpm = 100 tokens/s, bucket 600: 600 tokens at once, 200 more take 2 s... use 100 more: 1 s.
-    assert asyncio.run(spend(RateLimiter(tpm=6000), 7, 100)) >= 0.95
+    # 600 rpm = 10/s; the bucket holds one second's worth (10): the first 10 pass at once, 5 more need 0.5 s.
+    assert asyncio.run(spend(RateLimiter(rpm=600), 10, 1)) < 0.1
+    assert 0.45 <= asyncio.run(spend(RateLimiter(rpm=600), 15, 1)) < 0.7
+    # 6000 tpm = 100 tokens/s, bucket 100: the first request at once, each next one 1 s later.
+    assert 1.95 <= asyncio.run(spend(RateLimiter(tpm=6000), 3, 100)) < 2.3
     assert RetryPolicy(base=1, cap=60).delay(0, 5.0, __import__("random").Random(0)) >= 5.0
     delays = [RetryPolicy(base=1, cap=8).delay(a, None, __import__("random").Random(a)) for a in range(6)]
     assert all(0.5 * min(8, 2 ** a) <= d <= min(8, 2 ** a) for a, d in enumerate(delays))

@@ -26,15 +26,15 @@ class RetryPolicy:
 class RateLimiter:
     """Token buckets for requests and tokens per minute, refilled continuously.
 
-    Each bucket holds at most a tenth of a minute's budget, so a fresh run does not fire a whole
-    minute's worth at once. Tokens are reserved from an estimate before the request and settled with
+    Each bucket holds one second's budget, so requests are spread evenly and no window of a minute
+    sees more than the limit plus one second's worth. Tokens are reserved from an estimate before the request and settled with
     the real usage after it (the bucket may go into debt, which delays the next requests).
     """
 
     def __init__(self, rpm: float | None = None, tpm: float | None = None) -> None:
         self.rpm, self.tpm = rpm, tpm
-        self._req_cap = max(1.0, rpm / 10) if rpm else 0.0
-        self._tok_cap = max(1.0, tpm / 10) if tpm else 0.0
+        self._req_cap = max(1.0, rpm / 60) if rpm else 0.0
+        self._tok_cap = max(1.0, tpm / 60) if tpm else 0.0
         self._req, self._tok = self._req_cap, self._tok_cap
         self._stamp = time.monotonic()
         self._lock = asyncio.Lock()
