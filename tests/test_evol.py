@@ -38,7 +38,8 @@ def _evolve(tmp: Path, url: str, *extra: str, seeds: Path = SEEDS, limit: int = 
 
     from wizardcoder.cli import app
 
-    args = ["evolve", "--seeds", str(seeds), "--limit", str(limit), "--teacher", "fake", "--base-url", url,
+    teacher = ["--teacher", "fake", "--base-url", url] if url else []
+    args = ["evolve", "--seeds", str(seeds), "--limit", str(limit), *teacher,
             "--rounds", "2", "-o", str(tmp / out), "--quiet", "--backoff", "0.01", *extra]
     return CliRunner().invoke(app, args)
 
@@ -248,3 +249,22 @@ def test_rate_limits() -> None:
     assert RetryPolicy(base=1, cap=60).delay(0, 5.0, __import__("random").Random(0)) >= 5.0
     delays = [RetryPolicy(base=1, cap=8).delay(a, None, __import__("random").Random(a)) for a in range(6)]
     assert all(0.5 * min(8, 2 ** a) <= d <= min(8, 2 ** a) for a, d in enumerate(delays))
+
+
+@pytest.mark.slow
+def test_in_process_teacher(tmp_path: Path) -> None:
+    """The default model in llama.cpp, in process, as the teacher: batched asks, tokens counted."""
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("".join(json.dumps({"instruction": t, "output": "x"}) + "\n" for t in (
+        "Write a Python function that returns the square of a number.",
+        "Write a Python function that checks whether a string is a palindrome.",
+        "Write a Python function that sums a list of integers.")))
+    res = _evolve(tmp_path, "", "--teacher", "default", "--rounds", "1", "--max-tokens", "64", "--no-decontam",
+                  "--no-rule", "no_gain", "--no-rule", "length", seeds=seeds)
+    assert res.exit_code == 0, res.output
+    store = open_store(tmp_path / "run")
+    rows = [r for r in store.rows() if r.round == 1]
+    assert len(rows) == 3 and all(r.teacher == "SmolLM2-135M-Instruct" for r in rows)
+    reqs = store.db.execute("SELECT kind, status, completion_tokens FROM requests").fetchall()
+    assert {k for k, _, _ in reqs} >= {"evolve"} and all(s == "done" and c > 0 for _, s, c in reqs)
+    assert any(r.status == "accepted" and r.output for r in rows)

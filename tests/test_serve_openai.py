@@ -115,3 +115,38 @@ def test_serve_print_command_for_other_engines() -> None:
     hf = subprocess.run([*WC, "serve", "--print-command", "-m", "WizardLMTeam/WizardCoder-15B-V1.0"],
                         capture_output=True, text=True, timeout=60)
     assert hf.returncode == 0 and "serve WizardLMTeam/WizardCoder-15B-V1.0" in hf.stdout
+
+
+def test_evolve_with_the_served_model_as_teacher(server, tmp_path: Path) -> None:
+    """Code Evol-Instruct end to end against a real OpenAI-compatible server: 3 seeds, 2 rounds."""
+    seeds = tmp_path / "seeds.jsonl"
+    rows = [{"instruction": "Write a Python function that returns the largest of three numbers.", "input": "",
+             "output": "def largest(a, b, c):\n    return max(a, b, c)"},
+            {"instruction": "Write a Python function that reverses a string.", "input": "",
+             "output": "def rev(s):\n    return s[::-1]"},
+            {"instruction": "Write a Python function that counts the vowels in a string.", "input": "",
+             "output": "def vowels(s):\n    return sum(ch in 'aeiou' for ch in s.lower())"}]
+    seeds.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    args = [*WC, "evolve", "--seeds", str(seeds), "--teacher", NAME, "--base-url", server, "--rounds", "2",
+            "--max-tokens", "96", "-o", str(out), "--quiet", "--concurrency", "2", "--seed", "1",
+            # The 135M model rarely answers "Equal"/"Not Equal" or stays under the token limit: without these
+            # rules its evolutions would all be eliminated, and the test would not see an accepted row.
+            "--no-rule", "no_gain", "--no-rule", "length"]
+    res = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    import sqlite3
+
+    db = sqlite3.connect(out / "state.sqlite")
+    decided = db.execute("SELECT round, COUNT(*) FROM rows WHERE round > 0 GROUP BY round").fetchall()
+    assert decided == [(1, 3), (2, 3)]
+    # Every request went to the server and came back with the server's token counts.
+    requests = db.execute("SELECT kind, status, prompt_tokens, completion_tokens FROM requests").fetchall()
+    assert {k for k, *_ in requests} == {"evolve", "answer"} and all(s == "done" and p > 0 for _, s, p, _c in requests)
+    data = [json.loads(line) for line in (out / "data.jsonl").read_text().splitlines()]
+    evolved = [r for r in data if r["round"] > 0]
+    assert len(data) == 3 + len(evolved) and evolved, "no accepted evolution with the rules that need a capable model off"
+    for r in evolved:
+        assert r["teacher"] == NAME and r["instruction"].strip() and r["output"].strip() and r["completion_tokens"] > 0
+        assert r["parent_id"] in {d["id"] for d in data} | {f"s{i:06d}" for i in range(3)}
+    assert "dataset" in res.stdout and "3 seeds" in res.stdout

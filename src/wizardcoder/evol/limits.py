@@ -13,6 +13,7 @@ class RetryPolicy:
     retries: int = 6  # tries after the first
     base: float = 1.0  # seconds before the first retry (doubles each time)
     cap: float = 60.0
+    invalid_retries: int = 2  # re-asks of a model whose reply is unusable (no backoff: nothing is overloaded)
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Exponential backoff with equal jitter; a server's Retry-After is a floor, never shortened."""

@@ -167,7 +167,7 @@ class Evolver:
         def failed(out: Outcome | None, what: str) -> Row | None:
             if out is not None and out.transient:
                 return None
-            row.reason = "malformed" if out and out.errors and out.errors[-1].startswith("malformed") else "teacher_error"
+            row.reason = "unusable_reply" if out and out.errors and out.errors[-1].startswith("invalid") else "teacher_error"
             row.detail = f"{what}: {out.errors[-1] if out and out.errors else 'no reply'}"
             return row
 

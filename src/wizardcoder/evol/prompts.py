@@ -112,12 +112,16 @@ def clean_evolved(text: str) -> str:
 
 
 def parse_judgement(text: str) -> bool | None:
-    """True: the tasks are equal (no information gain); False: not equal; None: unreadable."""
+    """True: the tasks are equal (no information gain); False: not equal; None: unreadable.
+
+    Beyond the two words asked for, the plain-English forms models use instead are read too
+    ("identical", "the same" / "different", "differ")."""
     words = re.sub(r"[^a-z ]+", " ", text.lower()).split()
-    joined = " ".join(words)
-    if "not equal" in joined or "unequal" in words:
+    joined = f" {' '.join(words)} "
+    if any(p in joined for p in (" not equal ", " unequal ", " not the same ", " not identical ", " different ",
+                                 " differ ", " differs ")):
         return False
-    if "equal" in words:
+    if any(p in joined for p in (" equal ", " identical ", " the same ")):
         return True
     return None
 

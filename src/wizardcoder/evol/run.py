@@ -181,7 +181,10 @@ def run_evolve(job: EvolveJob, console: Console | None = None) -> EvolveResult:
     _prepare_dir(job)
     decon = None
     if job.decontaminate:  # before any teacher call: a missing benchmark file should not cost a run
-        decon = Decontaminator.from_benchmarks(n=job.decontam_ngram, paths=job.benchmark_paths)
+        try:
+            decon = Decontaminator.from_benchmarks(n=job.decontam_ngram, paths=job.benchmark_paths)
+        except WizardCoderError as exc:
+            raise WizardCoderError(f"{exc} (evolve: --benchmark-path NAME=FILE, or --no-decontam)") from None
     backend, teacher_name = _backend(job)
     store = open_store(job.output)
     try:

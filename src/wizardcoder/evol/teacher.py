@@ -3,12 +3,14 @@
 :class:`TeacherClient` adds what a long run against a real API needs on top of a backend: a
 bounded number of requests in flight, requests/tokens-per-minute budgets, and retries with
 exponential backoff and jitter on 429 / 408 / 409 / 5xx, timeouts, dropped connections and
-malformed answers (a reply the caller's ``validate`` rejects), honouring ``Retry-After``. What
-each try got is returned with the answer, for the run's records.
+unreadable responses, honouring ``Retry-After``; and a few immediate re-asks when the model's
+reply is unusable (the caller's ``validate`` rejects it). What each try got is returned with the
+answer, for the run's records.
 
 Errors fall in three kinds: *transient* (retried, then the request is left unfinished for
-``--resume``), *per-request* (400 and the like, or still malformed after every retry: the row is
-eliminated with that reason) and *fatal* (401 / 403 / 404: wrong key, URL or model; the run stops).
+``--resume``), *per-request* (400 and the like, or a reply ``validate`` still rejects after
+``invalid_retries`` re-asks with another seed: the row is eliminated with that reason) and
+*fatal* (401 / 403 / 404: wrong key, URL or model; the run stops).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import openai
@@ -226,10 +228,9 @@ class TeacherClient:
         start = time.monotonic()
         estimate = len(request.prompt or "".join(m["content"] for m in request.messages or ())) // 4 + 1
         last: TeacherError | None = None
-        for attempt in range(self.policy.retries + 1):
-            if attempt:
-                self.retries += 1
-                await asyncio.sleep(self.policy.delay(attempt - 1, last.retry_after if last else None, self._rng))
+        invalid = 0
+        attempt = 0
+        while True:
             await self.limiter.acquire(estimate)
             try:
                 try:
@@ -239,19 +240,33 @@ class TeacherClient:
                 self.limiter.settle(estimate, (comp.prompt_tokens + comp.completion_tokens) or estimate)
                 problem = validate(comp.text) if validate else None
                 if problem:
-                    raise TeacherError("malformed", problem)
+                    raise TeacherError("invalid", problem)
             except TeacherError as err:
                 if err.fatal:
                     raise WizardCoderError(f"teacher {self.backend.name}: {err.kind} {err}") from None
                 errors.append(f"{err.kind}: {err}"[:300])
                 last = err
-                if not err.transient:
+                if err.kind == "invalid":
+                    # The model answered, but not usably: ask again at once, differently (another seed; sampled
+                    # if it was greedy, which would only repeat itself), a few times at most.
+                    invalid += 1
+                    if invalid > self.policy.invalid_retries:
+                        break
+                    seed = (request.seed if request.seed is not None else params.seed or 0) + 1
+                    request = replace(request, seed=seed)
+                    params = replace(params, temperature=params.temperature or 0.7)
+                    self.retries += 1
+                    continue
+                attempt += 1
+                if not err.transient or attempt > self.policy.retries:
                     break
+                self.retries += 1
+                await asyncio.sleep(self.policy.delay(attempt - 1, err.retry_after, self._rng))
                 continue
             self._failures_in_row = 0
-            return Outcome(comp, attempt + 1, errors, time.monotonic() - start)
+            return Outcome(comp, len(errors) + 1, errors, time.monotonic() - start)
         assert last is not None
-        transient = last.transient and last.kind != "malformed"
+        transient = last.transient and last.kind != "invalid"
         if transient:
             self._failures_in_row += 1
             if self._failures_in_row >= self.max_consecutive_failures:
