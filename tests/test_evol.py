@@ -204,7 +204,9 @@ def test_filters() -> None:
     off = FilterConfig(rules=frozenset({"refusal"}))
     assert check_instruction("Rewrite the given prompt", "x", off) is None
     assert parse_judgement("Not Equal.") is False and parse_judgement("**Equal**") is True
-    assert parse_judgement("They differ") is None
+    assert parse_judgement("The second task is different.") is False
+    assert parse_judgement("The two tasks are identical.") is True
+    assert parse_judgement("I'm ready to help. What's your task?") is None
     assert clean_evolved("Rewritten task: Sort a list.") == "Sort a list."
     assert clean_evolved("**New Task:**\nSort a list.") == "Sort a list."
 

@@ -63,6 +63,7 @@ class RunCounts:
 
     decided: Counter[int] = field(default_factory=Counter)  # slots decided per round
     accepted: Counter[int] = field(default_factory=Counter)
+    answered: Counter[int] = field(default_factory=Counter)  # rows the teacher answered (accepted or not)
     reasons: Counter[str] = field(default_factory=Counter)
     requests: int = 0
     reused: int = 0  # finished before a restart: taken from the state, not sent again
@@ -196,6 +197,7 @@ class Evolver:
         if comp is None:
             return failed(out, "answer")
         spend(p, c)
+        self.counts.answered[rnd] += 1
         row.output = comp.text.strip()
         verdict = check_answer(comp.text, comp.finish_reason, filters)
         if verdict:

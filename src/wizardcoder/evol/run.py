@@ -74,8 +74,6 @@ def _prepare_dir(job: EvolveJob) -> None:
     elif state.exists() and not job.resume:
         raise WizardCoderError(f"{job.output} holds a run already ({STATE_FILE}); --resume continues it, "
                                "--overwrite starts over")
-    elif not state.exists() and job.resume:
-        raise WizardCoderError(f"{job.output}: nothing to resume (no {STATE_FILE})")
     if not state.exists() and job.seeds is None:
         raise WizardCoderError("a new run needs --seeds FILE")
     if job.output.exists() and not job.output.is_dir():
@@ -96,7 +94,8 @@ def _load_seeds(job: EvolveJob, store: Store, fingerprint: dict[str, Any]) -> tu
                 raise WizardCoderError(f"{job.seeds}: not the seeds file this run started from")
         store.set_meta("config", fingerprint)
         return store.count_seeds(), []
-    assert job.seeds is not None
+    if job.seeds is None:
+        raise WizardCoderError(f"{job.output}: the run was stopped before its seeds were stored; give --seeds again")
     seeds = read_seeds(job.seeds, lenient=job.lenient, limit=job.limit)
     store.set_meta("seeds", {"file": str(job.seeds), "sha256": hashlib.sha256(job.seeds.read_bytes()).hexdigest(),
                              "rows": len(seeds.seeds), "skipped": seeds.skipped})
@@ -132,7 +131,8 @@ class _Progress:
         done = dict(store.db.execute("SELECT round, COUNT(*) FROM rows WHERE round > 0 GROUP BY round").fetchall())
         acc = dict(store.db.execute(
             "SELECT round, COUNT(*) FROM rows WHERE status = 'accepted' GROUP BY round").fetchall())
-        self.base_done, self.base_acc = done, acc
+        ans = dict(store.db.execute("SELECT round, COUNT(*) FROM rows WHERE round > 0 AND output != '' GROUP BY round"))
+        self.base_done, self.base_acc, self.base_ans = done, acc, ans
         self.tasks = {r: self.progress.add_task(f"round {r}", total=seeds, completed=done.get(r, 0), note="")
                       for r in range(1, rounds + 1)}
         self.teacher = self.progress.add_task("teacher", total=None, note="")
@@ -142,8 +142,9 @@ class _Progress:
     def _note(self, rnd: int, counts: RunCounts) -> None:
         done = self.base_done.get(rnd, 0) + counts.decided[rnd]
         acc = self.base_acc.get(rnd, 0) + counts.accepted[rnd]
+        ans = self.base_ans.get(rnd, 0) + counts.answered[rnd]
         self.progress.update(self.tasks[rnd], completed=done,
-                             note=f"[green]{acc} accepted[/] [red]{done - acc} eliminated[/]")
+                             note=f"{ans} answered [green]{acc} accepted[/] [red]{done - acc} eliminated[/]")
 
     def event(self, row: Row | None, counts: RunCounts) -> None:
         if row is not None:

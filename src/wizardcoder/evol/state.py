@@ -162,13 +162,10 @@ class Store:
 
     def frontier(self) -> dict[int, tuple[Row, int]]:
         """For every slot: the current parent (latest seed/accepted row) and the last round decided."""
-        out: dict[int, tuple[Row, int]] = {}
-        last: dict[int, int] = {}
-        for row in self.rows(order="slot, round"):
-            last[row.slot] = row.round
-            if row.kept:
-                out[row.slot] = (row, row.round)
-        return {slot: (parent, last[slot]) for slot, (parent, _) in out.items()}
+        last = dict(self.db.execute("SELECT slot, MAX(round) FROM rows GROUP BY slot").fetchall())
+        parents = self.rows("(slot, round) IN (SELECT slot, MAX(round) FROM rows WHERE status IN ('seed', 'accepted') "
+                            "GROUP BY slot)", order="slot")
+        return {p.slot: (p, last[p.slot]) for p in parents}
 
     # -- requests -----------------------------------------------------------------------------------
     def request(self, key: str) -> RequestRecord | None:

@@ -385,6 +385,7 @@ def plot(stats: EvolStats, path: Path) -> Path:
     """Write a PNG: task and answer length per round (overlaid step histograms) and the fate of each round's rows."""
     import numpy as np
     from matplotlib.figure import Figure  # no pyplot: no global backend or figure state to manage
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -412,6 +413,8 @@ def plot(stats: EvolStats, path: Path) -> Path:
                     color=colors[i], label=label)
             ax.axvline(float(np.median(xs)), color=colors[i], linestyle=":", linewidth=1)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor-tick labels of a short log range overlap
+        ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.legend(fontsize="small")
 
     ax_bar.set_title("rows per round: accepted / eliminated by reason")
