@@ -161,7 +161,8 @@ class EngineBackend(Backend):
         self._queue: list[tuple[Request, SamplingParams, asyncio.Future[Completion]]] = []
         self._wake = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the engine is used by one thread at a time, and closed by none in use
+        self._closing = False
 
     async def complete(self, request: Request, params: SamplingParams) -> Completion:
         if self._runner is None:
@@ -176,14 +177,14 @@ class EngineBackend(Backend):
             await self._wake.wait()
             await asyncio.sleep(0)  # let the other asks of this tick join the batch
             self._wake.clear()
-            while self._queue:
+            while True:
+                self._queue = [q for q in self._queue if not q[2].done()]  # asks cancelled meanwhile
+                if not self._queue:
+                    break
                 params = self._queue[0][1]
-                take = [q for q in self._queue if q[1] == params and not q[2].done()][: self.batch]
-                for q in take:
+                live = [q for q in self._queue if q[1] == params][: self.batch]
+                for q in live:
                     self._queue.remove(q)
-                live = [q for q in take if not q[2].cancelled()]
-                if not live:
-                    continue
                 try:
                     results = await asyncio.to_thread(self._generate, [q[0] for q in live], params)
                 except Exception as exc:
@@ -200,12 +201,19 @@ class EngineBackend(Backend):
             out: list[Completion | None] = [None] * len(requests)
             for i, comp in self.engine.generate(requests, params):
                 out[i] = comp
+                if self._closing:  # leaving the loop closes the generator: the engine stops decoding
+                    break
             return [c or Completion("") for c in out]
 
+    def _close(self) -> None:
+        with self._lock:
+            self.engine.close()
+
     async def aclose(self) -> None:
+        self._closing = True
         if self._runner is not None:
             self._runner.cancel()
-        self.engine.close()
+        await asyncio.to_thread(self._close)  # after the batch in flight lets go of the engine
 
 
 class TeacherClient:
