@@ -270,3 +270,15 @@ def test_in_process_teacher(tmp_path: Path) -> None:
     reqs = store.db.execute("SELECT kind, status, completion_tokens FROM requests").fetchall()
     assert {k for k, _, _ in reqs} >= {"evolve"} and all(s == "done" and c > 0 for _, s, c in reqs)
     assert any(r.status == "accepted" and r.output for r in rows)
+
+
+@needs_data
+def test_methods_weights_and_in_breadth(teacher, tmp_path: Path) -> None:
+    res = _evolve(tmp_path, teacher.base_url, "--method", "constraints=0", "--method", "uncommon", "--in-breadth",
+                  "--rounds", "1", "--no-decontam", limit=30)
+    assert res.exit_code == 0, res.output
+    methods = {r.method for r in open_store(tmp_path / "run").rows() if r.round == 1}
+    assert methods == {"uncommon", "breadth"}  # weight 0 never drawn; in-breadth added
+    assert teacher.stats()["by_kind"]["evolve"] == 30
+    bad = _evolve(tmp_path, teacher.base_url, "--method", "nosuch", out="bad")
+    assert bad.exit_code == 2 and "unknown method 'nosuch'" in bad.output

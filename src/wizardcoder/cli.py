@@ -391,7 +391,7 @@ def evolve(
     concurrency: Annotated[int, typer.Option(min=1, rich_help_panel=LIMITS, help="Requests in flight.")] = 16,
     timeout: Annotated[float, typer.Option(min=0.1, rich_help_panel=LIMITS, help="Seconds per request try.")] = 300.0,
     retries: Annotated[int, typer.Option(min=0, rich_help_panel=LIMITS, help="Retries per request (429, 408, 409, "
-                       "5xx, timeouts, dropped connections, malformed replies).")] = 6,
+                       "5xx, timeouts, dropped connections, unreadable responses).")] = 6,
     backoff: Annotated[float, typer.Option(min=0.0, rich_help_panel=LIMITS, help="First retry delay, s (doubles, "
                        "jittered, at most 60 s; Retry-After is honoured).")] = 1.0,
     rpm: Annotated[float | None, typer.Option(min=0.01, rich_help_panel=LIMITS, help="Requests per minute at most.")] = None,
@@ -405,7 +405,7 @@ def evolve(
     threads: Annotated[int | None, typer.Option(min=1, rich_help_panel=TEACHER, help="In-process teacher: CPU threads.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N seeds.")] = None,
     lenient: Annotated[bool, typer.Option("--lenient", help="Skip bad seed rows (counted) instead of stopping.")] = False,
-    dedup_threshold: Annotated[float, typer.Option(min=0.0, max=1.0, rich_help_panel=DATA, help="MinHash Jaccard "
+    dedup_threshold: Annotated[float, typer.Option(min=0.05, max=1.0, rich_help_panel=DATA, help="MinHash Jaccard "
                                "at which rows count as near-duplicates.")] = 0.8,
     no_dedup: Annotated[bool, typer.Option("--no-dedup", rich_help_panel=DATA, help="Keep near-duplicates.")] = False,
     no_decontam: Annotated[bool, typer.Option("--no-decontam", rich_help_panel=DATA, help="Skip decontamination "
@@ -414,7 +414,8 @@ def evolve(
                               "benchmark prompt or solution that removes a row.")] = 10,
     benchmark_path: Annotated[list[str] | None, typer.Option("--benchmark-path", rich_help_panel=DATA, help="NAME=FILE: "
                               "a local benchmark copy for decontamination (offline), e.g. mbpp+=MbppPlus.jsonl.gz.")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output (after a kill, Ctrl-C, or "
+                      "to add --rounds): finished requests are not sent again.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start the run in --output over.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:

@@ -107,7 +107,7 @@ class Evolver:
                 await self._slot(parent, last)
 
         async with asyncio.TaskGroup() as group:
-            for _ in range(min(self.cfg.concurrency, len(todo)) or 0):
+            for _ in range(min(self.cfg.concurrency, len(todo))):
                 group.create_task(worker())
         return self.counts
 
@@ -128,14 +128,14 @@ class Evolver:
             self.on_event(row, self.counts)
 
     async def _ask(self, row_id: str, kind: str, content: str, params: SamplingParams,
-                   validate: Validator) -> tuple[Completion | None, Outcome | None, int, int]:
-        """The teacher's reply (reused from the state when it finished before), tokens, and the outcome."""
+                   validate: Validator) -> tuple[Completion | None, Outcome | None]:
+        """The teacher's reply (reused from the state when it finished before) and how the asking went."""
         key = f"{row_id}:{kind}"
         rec = self._reuse.pop(key, None)
         if rec is not None:
             self.counts.reused += 1
             comp = Completion(rec.response or "", rec.finish_reason or "stop", rec.prompt_tokens, rec.completion_tokens)
-            return comp, None, rec.prompt_tokens, rec.completion_tokens
+            return comp, None
         request = make_request(content, self.cfg.prompt_format, seed=self.cfg.request_seed(key))
         out = await self.teacher.ask(request, params, validate)
         comp = out.completion
@@ -148,9 +148,9 @@ class Evolver:
             out.attempts, out.errors, out.seconds, time.time()))
         if comp is None:
             self.counts.failed += 1
-            return None, out, 0, 0
+            return None, out
         self.counts.tokens += comp.prompt_tokens + comp.completion_tokens
-        return comp, out, comp.prompt_tokens, comp.completion_tokens
+        return comp, out
 
     async def _evolve(self, parent: Row, rnd: int) -> Row | None:
         """Round ``rnd`` of ``parent``'s slot, decided; None if the teacher could not be reached."""
@@ -161,9 +161,9 @@ class Evolver:
         row = Row(rid, parent.slot, rnd, "", status="eliminated", parent_id=parent.id, method=method.name,
                   teacher=self.teacher.name)
 
-        def spend(p: int, c: int) -> None:
-            row.prompt_tokens += p
-            row.completion_tokens += c
+        def spend(comp: Completion) -> None:
+            row.prompt_tokens += comp.prompt_tokens
+            row.completion_tokens += comp.completion_tokens
 
         def failed(out: Outcome | None, what: str) -> Row | None:
             if out is not None and out.transient:
@@ -172,10 +172,10 @@ class Evolver:
             row.detail = f"{what}: {out.errors[-1] if out and out.errors else 'no reply'}"
             return row
 
-        comp, out, p, c = await self._ask(rid, "evolve", evolve_prompt(method, task), cfg.sampling, _evolved_ok)
+        comp, out = await self._ask(rid, "evolve", evolve_prompt(method, task), cfg.sampling, _evolved_ok)
         if comp is None:
             return failed(out, "evolve")
-        spend(p, c)
+        spend(comp)
         row.instruction = clean_evolved(comp.text)
         if comp.finish_reason == "length" and filters.on("length"):
             row.reason, row.detail = "truncated", "evolved task cut at the token limit"
@@ -185,18 +185,18 @@ class Evolver:
             row.reason, row.detail = verdict
             return row
         if filters.on("no_gain"):
-            comp, out, p, c = await self._ask(rid, "judge", judge_prompt(task, row.instruction), self._judge,
+            comp, out = await self._ask(rid, "judge", judge_prompt(task, row.instruction), self._judge,
                                               _judgement_ok)
             if comp is None:
                 return failed(out, "judge")
-            spend(p, c)
+            spend(comp)
             if parse_judgement(comp.text):
                 row.reason, row.detail = "no_gain", f"teacher judged {comp.text.strip()[:40]!r}"
                 return row
-        comp, out, p, c = await self._ask(rid, "answer", row.instruction, cfg.sampling, _nonempty)
+        comp, out = await self._ask(rid, "answer", row.instruction, cfg.sampling, _nonempty)
         if comp is None:
             return failed(out, "answer")
-        spend(p, c)
+        spend(comp)
         self.counts.answered[rnd] += 1
         row.output = comp.text.strip()
         verdict = check_answer(comp.text, comp.finish_reason, filters)
