@@ -282,3 +282,26 @@ def test_methods_weights_and_in_breadth(teacher, tmp_path: Path) -> None:
     assert teacher.stats()["by_kind"]["evolve"] == 30
     bad = _evolve(tmp_path, teacher.base_url, "--method", "nosuch", out="bad")
     assert bad.exit_code == 2 and "unknown method 'nosuch'" in bad.output
+
+
+@needs_data
+def test_rows_left_unfinished_by_failures_are_finished_by_resume(tmp_path: Path) -> None:
+    flaky, stop = serve_in_thread(rate_500=0.5, fault_seed=5)
+    try:
+        res = _evolve(tmp_path, flaky.base_url, "--retries", "0", "--max-failures", "1000", "--no-decontam", limit=12)
+    finally:
+        stop()
+    assert res.exit_code == 1, res.output  # finished, but not everything: say so
+    assert "unfinished" in res.output and "--resume" in res.output
+    store = open_store(tmp_path / "run")
+    failed = store.db.execute("SELECT COUNT(*) FROM requests WHERE status = 'failed'").fetchone()[0]
+    decided = store.db.execute("SELECT COUNT(*) FROM rows WHERE round > 0").fetchone()[0]
+    assert failed > 0 and decided < 24
+    good, stop = serve_in_thread()
+    try:
+        again = _evolve(tmp_path, good.base_url, "--resume", "--retries", "0", "--max-failures", "1000",
+                        "--no-decontam", limit=12)
+    finally:
+        stop()
+    assert again.exit_code == 0, again.output
+    assert store.db.execute("SELECT COUNT(*) FROM rows WHERE round > 0").fetchone()[0] == 24
