@@ -225,7 +225,6 @@ class TeacherClient:
         self.max_consecutive_failures = max_consecutive_failures
         self._failures_in_row = 0
         self._rng = random.Random(seed)
-        self.retries = 0  # tries after a failure, over the run
 
     @property
     def name(self) -> str:
@@ -248,7 +247,7 @@ class TeacherClient:
                 self.limiter.settle(estimate, (comp.prompt_tokens + comp.completion_tokens) or estimate)
                 problem = validate(comp.text) if validate else None
                 if problem:
-                    raise TeacherError("invalid", problem)
+                    raise TeacherError("invalid", problem, transient=False)
             except TeacherError as err:
                 if err.fatal:
                     raise WizardCoderError(f"teacher {self.backend.name}: {err.kind} {err}") from None
@@ -263,18 +262,16 @@ class TeacherClient:
                     seed = (request.seed if request.seed is not None else params.seed or 0) + 1
                     request = replace(request, seed=seed)
                     params = replace(params, temperature=params.temperature or 0.7)
-                    self.retries += 1
                     continue
                 attempt += 1
                 if not err.transient or attempt > self.policy.retries:
                     break
-                self.retries += 1
                 await asyncio.sleep(self.policy.delay(attempt - 1, err.retry_after, self._rng))
                 continue
             self._failures_in_row = 0
             return Outcome(comp, len(errors) + 1, errors, time.monotonic() - start)
         assert last is not None
-        transient = last.transient and last.kind != "invalid"
+        transient = last.transient
         if transient:
             self._failures_in_row += 1
             if self._failures_in_row >= self.max_consecutive_failures:
