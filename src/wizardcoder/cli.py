@@ -484,7 +484,10 @@ def evolve_stats(
         out_console.print_json(data=stats.to_dict())
     else:
         render(stats, out_console)
-    png = plot_stats(stats, plot or directory / "stats.png")
+    try:
+        png = plot_stats(stats, plot or directory / "stats.png")
+    except OSError as exc:
+        _fail(f"{plot or directory / 'stats.png'}: cannot write the plot: {exc.strerror or exc}")
     err_console.print(f"plot: {png}", highlight=False)
 
 

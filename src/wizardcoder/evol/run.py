@@ -105,16 +105,15 @@ def _load_seeds(job: EvolveJob, store: Store, fingerprint: dict[str, Any]) -> tu
     return len(seeds.seeds), seeds.skipped
 
 
-def _backend(job: EvolveJob) -> tuple[Backend, str]:
+def _backend(job: EvolveJob, ref: Any) -> Backend:
     args = job.teacher
-    ref = args.resolve()
     if args.engine_for(ref) == "openai":
         base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
         if not base_url:
             raise WizardCoderError("the openai engine needs --base-url (or OPENAI_BASE_URL)")
         key = os.environ.get(args.api_key_env) or "EMPTY"
-        return OpenAIBackend(ref, base_url, key, args.timeout), ref.location
-    return EngineBackend(args.open(ref), batch=args.parallel), ref.location
+        return OpenAIBackend(ref, base_url, key, args.timeout)
+    return EngineBackend(args.open(ref), batch=args.parallel)
 
 
 def teacher_format(args: EngineArgs) -> str:
@@ -186,12 +185,13 @@ def run_evolve(job: EvolveJob, console: Console | None = None) -> EvolveResult:
             decon = Decontaminator.from_benchmarks(n=job.decontam_ngram, paths=job.benchmark_paths)
         except WizardCoderError as exc:
             raise WizardCoderError(f"{exc} (evolve: --benchmark-path NAME=FILE, or --no-decontam)") from None
-    backend, teacher_name = _backend(job)
+    ref = job.teacher.resolve()  # an unknown teacher fails here; loading it waits until the seeds are checked
     store = open_store(job.output)
     try:
-        fingerprint = _fingerprint(job, teacher_name)
+        fingerprint = _fingerprint(job, ref.location)
         seeds, skipped = _load_seeds(job, store, fingerprint)
         atomic_write_json(job.output / RUN_FILE, {**fingerprint, "seeds": store.get_meta("seeds")})
+        backend = _backend(job, ref)
         try:
             counts = asyncio.run(_evolve(job, store, backend, console, seeds))
         except KeyboardInterrupt:
