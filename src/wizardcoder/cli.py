@@ -491,6 +491,149 @@ def evolve_stats(
     err_console.print(f"plot: {png}", highlight=False)
 
 
+RECIPE = "Recipe (the paper's defaults)"
+LORA = "LoRA / QLoRA"
+OUTPUTS = "Checkpoints and outputs"
+
+
+class Packing(str, Enum):
+    padding_free = "padding-free"
+    none = "none"
+    bfd = "bfd"
+
+
+class PadMode(str, Enum):
+    add = "add"
+    eos = "eos"
+    unk = "unk"
+
+
+class Precision(str, Enum):
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
+    fp16 = "fp16"
+
+
+@app.command()
+def train(
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Base model: a model dir, a hub id, a .gguf "
+                     "(dequantized), or 'default' (the embedded SmolLM2-135M).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Training rows: an evolve output dir, Alpaca JSON, or "
+                    "JSONL with instruction / input / output.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where the model, checkpoints and logs go.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A YAML recipe (field names as in "
+                      "`wizardcoder train-config recipe`); flags win over it.")] = None,
+    epochs: Annotated[float | None, typer.Option(min=0.0, rich_help_panel=RECIPE, help="[default: 3]")] = None,
+    max_steps: Annotated[int | None, typer.Option(rich_help_panel=RECIPE, help="Optimizer steps; overrides --epochs.")] = None,
+    lr: Annotated[float | None, typer.Option("--lr", rich_help_panel=RECIPE, help="Peak learning rate [default: 2e-5].")] = None,
+    warmup_steps: Annotated[int | None, typer.Option(min=0, rich_help_panel=RECIPE, help="[default: 30]")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, rich_help_panel=RECIPE, help="Rows per device and step "
+                          "[default: 16].")] = None,
+    global_batch_size: Annotated[int | None, typer.Option(min=1, rich_help_panel=RECIPE, help="Rows per optimizer step, "
+                                 "reached by gradient accumulation [default: 512].")] = None,
+    max_length: Annotated[int | None, typer.Option(min=16, rich_help_panel=RECIPE, help="Tokens per row; longer rows "
+                          "are cut on the right (counted) [default: 2048].")] = None,
+    seed: Annotated[int | None, typer.Option(rich_help_panel=RECIPE)] = None,
+    packing: Annotated[Packing | None, typer.Option(help="padding-free: each batch as one sequence, attention kept "
+                       "inside rows (default); none: padded batches (the authors' way); bfd: rows packed into "
+                       "max-length bins.")] = None,
+    precision: Annotated[Precision | None, typer.Option(help="auto: bf16 (or fp16) on GPU, fp32 on CPU.")] = None,
+    gradient_checkpointing: Annotated[bool | None, typer.Option("--gradient-checkpointing/--no-gradient-checkpointing",
+                                      help="[default: on with a GPU]")] = None,
+    pad_token: Annotated[str | None, typer.Option(help="When the tokenizer has none: add (a new token, embedding = "
+                         "mean of the others; the paper), eos, unk, or any token of the vocabulary.")] = None,
+    eval_split: Annotated[float | None, typer.Option(min=0.0, max=0.99, help="Hold out this fraction for eval loss.")] = None,
+    eval_data: Annotated[Path | None, typer.Option(help="A held-out file for eval loss (instead of --eval-split).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
+    lenient: Annotated[bool | None, typer.Option("--lenient", help="Skip bad rows (counted) instead of stopping.")] = None,
+    lora: Annotated[bool | None, typer.Option("--lora", rich_help_panel=LORA, help="Train a LoRA adapter (PEFT).")] = None,
+    qlora: Annotated[bool | None, typer.Option("--qlora", rich_help_panel=LORA, help="LoRA on a 4-bit base (CUDA).")] = None,
+    lora_r: Annotated[int | None, typer.Option(min=1, rich_help_panel=LORA, help="[default: 16]")] = None,
+    lora_alpha: Annotated[int | None, typer.Option(min=1, rich_help_panel=LORA, help="[default: 32]")] = None,
+    merge: Annotated[bool | None, typer.Option("--merge/--no-merge", rich_help_panel=LORA, help="Also write the plain "
+                     "merged model [default: merge].")] = None,
+    save_steps: Annotated[int | None, typer.Option(min=1, rich_help_panel=OUTPUTS, help="Checkpoint (and eval) every "
+                          "N steps [default: 50].")] = None,
+    logging_steps: Annotated[int | None, typer.Option(min=1, rich_help_panel=OUTPUTS, help="[default: 10]")] = None,
+    report_to: Annotated[list[str] | None, typer.Option(rich_help_panel=OUTPUTS, help="csv, tensorboard or none "
+                         "(repeatable) [default: csv and tensorboard].")] = None,
+    keep_checkpoints: Annotated[bool | None, typer.Option("--keep-checkpoints", rich_help_panel=OUTPUTS,
+                                help="Keep checkpoints after a finished run.")] = None,
+    gguf: Annotated[str | None, typer.Option(rich_help_panel=OUTPUTS, help="Also export a GGUF for llama.cpp: f16, "
+                    "bf16, f32, q8_0 or auto (needs llama.cpp's converter).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output from its last checkpoint.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start the run in --output over.")] = False,
+) -> None:
+    """Fine-tune a base model with the WizardCoder recipe: the card's prompt format, loss on the
+    response and EOS only, the paper's hyperparameters (global batch 512 via gradient accumulation)."""
+    from wizardcoder.train.config import build_config
+
+    if resume and overwrite:
+        _fail("--resume and --overwrite exclude each other")
+    overrides = {
+        "model": model, "data": str(data) if data else None, "output_dir": str(output) if output else None,
+        "epochs": epochs, "max_steps": max_steps, "learning_rate": lr, "warmup_steps": warmup_steps,
+        "batch_size": batch_size, "global_batch_size": global_batch_size, "max_length": max_length, "seed": seed,
+        "packing": packing.value if packing else None, "precision": precision.value if precision else None,
+        "gradient_checkpointing": gradient_checkpointing, "pad_token": pad_token, "eval_split": eval_split,
+        "eval_data": str(eval_data) if eval_data else None, "limit": limit, "lenient": lenient, "lora": lora,
+        "qlora": qlora, "lora_r": lora_r, "lora_alpha": lora_alpha, "merge": merge, "save_steps": save_steps,
+        "logging_steps": logging_steps, "report_to": report_to, "keep_checkpoints": keep_checkpoints, "gguf": gguf,
+    }
+    try:
+        cfg = build_config(config, overrides)
+        if not cfg.data:
+            _fail("train needs --data FILE (or data: in --config)")
+        if not cfg.output_dir:
+            _fail("train needs --output DIR (or output_dir: in --config)")
+        from wizardcoder.train.run import run_train
+
+        result = run_train(cfg, resume=resume, overwrite=overwrite, console=err_console)
+    except WizardCoderError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        from wizardcoder.train.run import last_checkpoint
+
+        last = last_checkpoint(Path(str(output or "")) / "checkpoints") if output else None
+        where = f"the last checkpoint is {last.name}" if last else "no checkpoint yet"
+        _fail(f"interrupted ({where}): rerun with --resume to continue", 130)
+    loss = f"{result.train_loss:.4f}" if result.train_loss is not None else "-"
+    eval_loss = f", eval loss {result.eval_loss:.4f}" if result.eval_loss is not None else ""
+    out_console.print(f"trained {result.steps} steps in {result.runtime_s:.0f} s: train loss {loss}{eval_loss}, "
+                      f"{result.tokens_per_s:,.0f} tokens/s", highlight=False)
+    out_console.print(f"model: {result.output_dir}" + (f"  adapter: {result.adapter_dir}" if result.adapter_dir else "")
+                      + (f"  gguf: {result.gguf}" if result.gguf else "")
+                      + f"\ntry it: wizardcoder generate --model {result.output_dir} --instruction '...'", highlight=False)
+
+
+@app.command("merge")
+def merge_cmd(
+    adapter: Annotated[Path, typer.Argument(help="A LoRA adapter dir (DIR/adapter of a LoRA run).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where the merged model goes.")],
+) -> None:
+    """Merge a LoRA adapter into its (unquantized) base: a plain model every engine loads."""
+    from wizardcoder.train.model import merge_adapter
+
+    try:
+        out = merge_adapter(adapter, output)
+    except WizardCoderError as exc:
+        _fail(str(exc))
+    out_console.print(f"merged model: {out}", highlight=False)
+
+
+@app.command("train-config")
+def train_config(
+    name: Annotated[str, typer.Argument(help="recipe, zero2, zero3-offload or fsdp.")],
+) -> None:
+    """Print a shipped config: the recipe YAML, or an accelerate config for many GPUs."""
+    from wizardcoder.train.configs import CONFIGS, read_config
+
+    if name not in CONFIGS:
+        _fail(f"unknown config {name!r} (choose from {', '.join(CONFIGS)})")
+    sys.stdout.write(read_config(name))
+
+
 @app.command()
 def datasets() -> None:
     """Known benchmark files, their md5, and where each would be read from now."""

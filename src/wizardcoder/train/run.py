@@ -1,0 +1,289 @@
+"""One fine-tuning run: checks, data, model, TRL's SFTTrainer, outputs, resume.
+
+Layout of ``--output DIR``::
+
+    DIR/                     the final model (full fine-tune, or LoRA merged into the base)
+    DIR/adapter/             the LoRA adapter (LoRA runs)
+    DIR/checkpoints/         checkpoint-N (kept while the run is unfinished; --resume continues)
+    DIR/logs/train_log.csv   every logged value; DIR/logs/tensorboard/ the same for TensorBoard
+    DIR/wizardcoder_train.json  settings, data hash and counts, metrics, versions, status
+
+The run record is written before the first step, so ``--resume`` can refuse to continue with
+other settings or other data, as a silent mix would produce a model nobody can reproduce.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from wizardcoder.errors import WizardCoderError
+from wizardcoder.jsonl import atomic_write_json
+from wizardcoder.train.config import TrainConfig
+from wizardcoder.train.data import DataStats, data_file, encode_rows, file_sha256, read_rows, split_rows
+
+RECORD = "wizardcoder_train.json"
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    adapter_dir: Path | None
+    steps: int
+    train_loss: float | None
+    eval_loss: float | None
+    runtime_s: float
+    tokens: int
+    stats: DataStats
+    eval_stats: DataStats | None
+    gguf: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.runtime_s if self.runtime_s > 0 else 0.0
+
+
+def last_checkpoint(checkpoints: Path) -> Path | None:
+    found = []
+    for path in checkpoints.glob("checkpoint-*"):
+        step = path.name.rsplit("-", 1)[-1]
+        if step.isdigit() and (path / "trainer_state.json").is_file():
+            found.append((int(step), path))
+    return max(found)[1] if found else None
+
+
+def _world() -> tuple[int, bool]:
+    return int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0")) == 0
+
+
+def _precision(cfg: TrainConfig) -> tuple[str, bool]:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    precision = cfg.precision
+    if precision == "auto":
+        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
+    if precision != "fp32" and not cuda:
+        raise WizardCoderError(f"precision {precision} needs a GPU; on CPU use fp32 (or auto)")
+    return precision, cuda
+
+
+def _checkpointing_arg(config_cls: Any, on: bool) -> dict[str, bool]:
+    """transformers 5 renamed gradient checkpointing; the old name warns there."""
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": on}
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("wizardcoder", "torch", "transformers", "trl", "peft", "accelerate", "deepspeed"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _check_output(cfg: TrainConfig, resume: bool, overwrite: bool, data_sha: str) -> Path | None:
+    """The checkpoint to resume from (or None); refuses to clobber or to mix runs."""
+    out = Path(cfg.output_dir)
+    record = out / RECORD
+    if resume:
+        if not record.is_file():
+            raise WizardCoderError(f"{out}: no training run to resume (no {RECORD})")
+        saved = json.loads(record.read_text())
+        if saved.get("status") == "finished":
+            raise WizardCoderError(f"{out}: this run already finished (nothing to resume)")
+        if saved.get("fingerprint") != cfg.fingerprint():
+            old = saved.get("config", {})
+            diff = [k for k, v in cfg.to_dict().items() if old.get(k) != v and k not in ("output_dir",)]
+            raise WizardCoderError(f"{out}: --resume with different settings ({', '.join(diff[:4]) or 'config'}); "
+                                   "rerun with the same settings or use a new --output")
+        if saved.get("data_sha256") != data_sha:
+            raise WizardCoderError(f"{out}: --resume with different data ({cfg.data} changed since the run began)")
+        return last_checkpoint(out / "checkpoints")
+    if out.exists() and any(out.iterdir()):
+        if not record.is_file():
+            raise WizardCoderError(f"{out}: exists and is not empty (choose a new --output)")
+        saved = json.loads(record.read_text())
+        if not overwrite:
+            hint = "--resume to continue it, or " if saved.get("status") != "finished" else ""
+            raise WizardCoderError(f"{out}: holds a training run ({saved.get('status')}): {hint}--overwrite to start over")
+        shutil.rmtree(out)
+    return None
+
+
+def _encode(cfg: TrainConfig, tokenizer: Any, console: Console) -> tuple[Any, Any, DataStats, DataStats | None]:
+    from datasets import Dataset
+
+    rows, skipped = read_rows(cfg.data, cfg.lenient, cfg.limit)
+    eval_rows: list[Any] = []
+    if cfg.eval_data:
+        eval_rows, _ = read_rows(cfg.eval_data, cfg.lenient)
+    else:
+        rows, eval_rows = split_rows(rows, cfg.eval_split, cfg.seed)
+    stats = DataStats(skipped=skipped)
+    train = encode_rows(tokenizer, rows, cfg.max_length, stats)
+    if not train:
+        raise WizardCoderError(f"{cfg.data}: every row's prompt fills max_length {cfg.max_length}: nothing to train on")
+    eval_stats = DataStats() if eval_rows else None
+    held = encode_rows(tokenizer, eval_rows, cfg.max_length, eval_stats) if eval_stats is not None else []
+    console.print(f"data: {stats.rows} rows ({len(skipped)} skipped), {stats.truncated} truncated to {cfg.max_length} "
+                  f"tokens, {stats.dropped} dropped (prompt alone too long); {stats.response_tokens:,} trained tokens"
+                  + (f"; eval: {len(held)} rows" if held else ""))
+    return Dataset.from_list(train), (Dataset.from_list(held) if held else None), stats, eval_stats
+
+
+def _callbacks(cfg: TrainConfig, out: Path, resume_step: int | None, console: Console) -> list[Any]:
+    from wizardcoder.train.callbacks import CSVLogger, ProgressCallback
+
+    callbacks: list[Any] = [ProgressCallback(console, console.is_terminal)]
+    if "csv" in cfg.report_to:
+        callbacks.append(CSVLogger(out / "logs" / "train_log.csv", resume_step))
+    if "tensorboard" in cfg.report_to:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            from transformers.integrations import TensorBoardCallback
+        except ImportError:
+            console.print("[yellow]tensorboard is not installed: no TensorBoard logs (pip install tensorboard)[/]")
+        else:
+            callbacks.append(TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "logs" / "tensorboard"))))
+    return callbacks
+
+
+def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, console: Console | None = None) -> TrainResult:
+    """Fine-tune ``cfg.model`` on ``cfg.data`` into ``cfg.output_dir``."""
+    import torch
+    from transformers import PrinterCallback
+    from transformers.utils import logging as hf_logging
+    from trl import SFTConfig, SFTTrainer
+
+    from wizardcoder.prompting.chat_template import wizardcoder_chat_template
+    from wizardcoder.train import model as base
+
+    console = console or Console(stderr=True)
+    hf_logging.disable_progress_bar()  # per-file save bars; our progress display covers the run
+    cfg.validate()
+    if not cfg.output_dir:
+        raise WizardCoderError("--output: where to write the model")
+    out = Path(cfg.output_dir)
+    world, is_main = _world()
+    data_sha = file_sha256(data_file(cfg.data))
+    checkpoint = _check_output(cfg, resume, overwrite, data_sha)
+    precision, cuda = _precision(cfg)
+    quant = base.qlora_quantization() if cfg.qlora else None
+    ref = base.resolve_base(cfg.model)
+    tokenizer = base.load_tokenizer(ref, cfg.trust_remote_code)
+    train_ds, eval_ds, stats, eval_stats = _encode(cfg, tokenizer, console)
+
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float32}[precision]
+    model = base.load_model(ref, dtype, cfg.trust_remote_code, quant)
+    pad_note = base.set_pad_token(tokenizer, model, cfg.pad_token)
+    adds_bos = tokenizer.bos_token_id is not None and tokenizer("x").input_ids[:1] == [tokenizer.bos_token_id]
+    tokenizer.chat_template = wizardcoder_chat_template(adds_bos)  # every engine then prompts it as trained
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+
+    accum = cfg.grad_accum(world)
+    effective = cfg.batch_size * world * accum
+    checkpointing = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else cuda
+    notes = [f"pad token: {pad_note}", f"global batch {effective} = {cfg.batch_size} per device x {world} device(s) x "
+             f"{accum} accumulation steps", f"precision {precision}, gradient checkpointing {'on' if checkpointing else 'off'}"]
+    if effective != cfg.global_batch_size:
+        notes.append(f"global batch {cfg.global_batch_size} asked, {effective} used (the nearest multiple above)")
+    if stats.merged_boundary:
+        notes.append(f"{stats.merged_boundary} rows: the prompt's last token merged with the response (masked as prompt)")
+    for note in notes:
+        console.print(note)
+
+    record = {"status": "running", "config": cfg.to_dict(), "fingerprint": cfg.fingerprint(), "base": ref.location,
+              "data_sha256": data_sha, "data": stats.to_dict(), "eval_data": eval_stats.to_dict() if eval_stats else None,
+              "world_size": world, "effective_batch_size": effective, "gradient_accumulation_steps": accum,
+              "precision": precision, "pad_token": pad_note, "versions": _versions(),
+              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            atomic_write_json(out / RECORD, record)
+
+    has_eval = eval_ds is not None
+    args = SFTConfig(
+        output_dir=str(out / "checkpoints"),
+        num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_steps,
+        weight_decay=cfg.weight_decay, adam_beta1=cfg.adam_beta1, adam_beta2=cfg.adam_beta2,
+        adam_epsilon=cfg.adam_epsilon, max_grad_norm=cfg.max_grad_norm, optim="adamw_torch",
+        per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=accum, **_checkpointing_arg(SFTConfig, checkpointing),
+        bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=not cuda,
+        packing=cfg.packing == "bfd", padding_free=cfg.packing != "none",
+        max_length=cfg.max_length if cfg.packing == "bfd" else None,
+        logging_steps=cfg.logging_steps, logging_first_step=True,
+        save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
+        eval_strategy="steps" if has_eval else "no", eval_steps=cfg.eval_steps or cfg.save_steps,
+        report_to="none", disable_tqdm=True, seed=cfg.seed, data_seed=cfg.seed, dataloader_num_workers=0,
+        **cfg.extra,
+    )
+    peft_config = base.lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target) if cfg.use_lora else None
+    if cfg.qlora:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
+    resume_step = int(checkpoint.name.rsplit("-", 1)[-1]) if checkpoint is not None else (0 if resume else None)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                         processing_class=tokenizer, peft_config=peft_config,
+                         callbacks=_callbacks(cfg, out, resume_step, console))
+    trainer.remove_callback(PrinterCallback)  # ours prints one readable line per log instead of a dict
+    if checkpoint is not None:
+        console.print(f"resuming from {checkpoint}")
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
+    runtime = time.perf_counter() - started
+    eval_loss = None
+    if has_eval:
+        last = trainer.state.log_history[-2:] if trainer.state.log_history else []
+        done = [e["eval_loss"] for e in last if "eval_loss" in e and e.get("step") == trainer.state.global_step]
+        eval_loss = done[0] if done else trainer.evaluate()["eval_loss"]
+    tokens = int(getattr(trainer, "_total_train_tokens", 0))  # this process's run, not the resumed part
+
+    adapter_dir = out / "adapter" if cfg.use_lora else None
+    gguf_path = None
+    trainer.save_model(str(adapter_dir or out))
+    if is_main:
+        model_dir = adapter_dir or out
+        tokenizer.save_pretrained(model_dir)
+        if adapter_dir is not None:
+            atomic_write_json(adapter_dir / "base_model.json", {"model": cfg.model, "location": ref.location})
+            if cfg.merge:
+                console.print("merging the adapter into the base model")
+                base.merge_adapter(adapter_dir, out)
+        if cfg.gguf and (adapter_dir is None or cfg.merge):
+            from wizardcoder.train.gguf import export_gguf
+
+            gguf_path = export_gguf(out, out / f"model-{cfg.gguf}.gguf", cfg.gguf)
+            console.print(f"GGUF for llama.cpp: {gguf_path}")
+        if not cfg.keep_checkpoints:
+            shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        record.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                      metrics={"steps": result.global_step, "train_loss": result.training_loss, "eval_loss": eval_loss,
+                               "runtime_s": round(runtime, 2), "tokens_processed": tokens},
+                      adapter=str(adapter_dir) if adapter_dir else None, gguf=str(gguf_path) if gguf_path else None)
+        if resume:
+            saved = json.loads((out / RECORD).read_text())
+            record["started"] = saved.get("started", record["started"])
+            record["resumed"] = saved.get("resumed", 0) + 1
+        atomic_write_json(out / RECORD, record)
+    return TrainResult(out, adapter_dir, result.global_step, result.training_loss, eval_loss, runtime, tokens,
+                       stats, eval_stats, gguf_path, notes)
