@@ -591,20 +591,24 @@ def train(
 
         result = run_train(cfg, resume=resume, overwrite=overwrite, console=err_console)
     except WizardCoderError as exc:
-        _fail(str(exc))
+        from wizardcoder.train.run import TrainingInterrupted
+
+        _fail(str(exc), 130 if isinstance(exc, TrainingInterrupted) else 2)
     except KeyboardInterrupt:
         from wizardcoder.train.run import last_checkpoint
 
         last = last_checkpoint(Path(str(output or "")) / "checkpoints") if output else None
         where = f"the last checkpoint is {last.name}" if last else "no checkpoint yet"
         _fail(f"interrupted ({where}): rerun with --resume to continue", 130)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
     loss = f"{result.train_loss:.4f}" if result.train_loss is not None else "-"
     eval_loss = f", eval loss {result.eval_loss:.4f}" if result.eval_loss is not None else ""
     out_console.print(f"trained {result.steps} steps in {result.runtime_s:.0f} s: train loss {loss}{eval_loss}, "
                       f"{result.tokens_per_s:,.0f} tokens/s", highlight=False)
     out_console.print(f"model: {result.output_dir}" + (f"  adapter: {result.adapter_dir}" if result.adapter_dir else "")
                       + (f"  gguf: {result.gguf}" if result.gguf else "")
-                      + f"\ntry it: wizardcoder generate --model {result.output_dir} --instruction '...'", highlight=False)
+                      + f"\nevaluate it: wizardcoder eval --model {result.output_dir} --benchmark humaneval", highlight=False)
 
 
 @app.command("merge")

@@ -5,9 +5,13 @@ every logged value that a resumed run continues without duplicated steps.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +61,7 @@ class ProgressCallback(TrainerCallback):
             self.progress.start()
             self.task = self.progress.add_task("train", total=state.max_steps, completed=state.global_step, note="")
         self.console.print(f"training: {state.max_steps} optimizer steps"
-                           + (f", resuming at step {state.global_step}" if state.global_step else ""))
+                           + (f", resuming at step {state.global_step}" if state.global_step else ""), soft_wrap=True)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.progress is not None:
@@ -83,9 +87,9 @@ class ProgressCallback(TrainerCallback):
         line = "  ".join(parts)
         if self.progress is not None:
             self.progress.update(self.task, note=line.split("  ", 1)[-1])
-            self.progress.console.print(line)
+            self.progress.console.print(line, soft_wrap=True, highlight=False)
         else:
-            self.console.print(line)
+            self.console.print(line, soft_wrap=True, highlight=False)
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.progress is not None:
@@ -122,3 +126,35 @@ class CSVLogger(TrainerCallback):
         row.update(step=state.global_step, epoch=round(state.epoch or 0.0, 4), tokens_per_s=self.rate.update(logs),
                    elapsed_s=round(time.perf_counter() - self.start, 2))
         self._write([row], "a")
+
+
+class GracefulStop(TrainerCallback):
+    """First Ctrl-C: finish the current optimizer step, save a checkpoint, stop (nothing is lost).
+    A second Ctrl-C interrupts at once (the last complete checkpoint still resumes)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    @contextlib.contextmanager
+    def on_sigint(self, console: Console) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+            console.print("[yellow]Ctrl-C: saving a checkpoint after this step, then stopping "
+                          "(Ctrl-C again to stop at once)[/]")
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.requested:
+            control.should_save = True
+            control.should_training_stop = True

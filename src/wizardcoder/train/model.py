@@ -65,6 +65,12 @@ def load_model(ref: ModelRef, dtype: Any, trust_remote_code: bool = False, quant
             model = AutoModelForCausalLM.from_pretrained(where, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
         raise WizardCoderError(f"cannot load {ref.label} ({ref.location}) for training: {_first_line(exc)}") from None
+    if "gguf_file" in extra:
+        # Dequantized on load: plain float weights, but transformers still marks the model quantized, which
+        # would refuse full fine-tuning and write a GGUF quantization config into the saved model.
+        model.is_quantized, model.hf_quantizer = False, None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
     model.config.use_cache = False  # a cache in the forward pass also turns off packed-sequence masking
     return model
 

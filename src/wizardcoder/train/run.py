@@ -15,6 +15,7 @@ other settings or other data, as a silent mix would produce a model nobody can r
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import platform
@@ -28,10 +29,15 @@ from rich.console import Console
 
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.jsonl import atomic_write_json
+from wizardcoder.train.callbacks import GracefulStop
 from wizardcoder.train.config import TrainConfig
 from wizardcoder.train.data import DataStats, data_file, encode_rows, file_sha256, read_rows, split_rows
 
 RECORD = "wizardcoder_train.json"
+
+
+class TrainingInterrupted(WizardCoderError):
+    """Ctrl-C: the run stopped after saving a checkpoint; ``--resume`` continues it."""
 
 
 @dataclass
@@ -142,7 +148,7 @@ def _encode(cfg: TrainConfig, tokenizer: Any, console: Console) -> tuple[Any, An
     held = encode_rows(tokenizer, eval_rows, cfg.max_length, eval_stats) if eval_stats is not None else []
     console.print(f"data: {stats.rows} rows ({len(skipped)} skipped), {stats.truncated} truncated to {cfg.max_length} "
                   f"tokens, {stats.dropped} dropped (prompt alone too long); {stats.response_tokens:,} trained tokens"
-                  + (f"; eval: {len(held)} rows" if held else ""))
+                  + (f"; eval: {len(held)} rows" if held else ""), soft_wrap=True, highlight=False)
     return Dataset.from_list(train), (Dataset.from_list(held) if held else None), stats, eval_stats
 
 
@@ -157,7 +163,8 @@ def _callbacks(cfg: TrainConfig, out: Path, resume_step: int | None, console: Co
             from torch.utils.tensorboard import SummaryWriter
             from transformers.integrations import TensorBoardCallback
         except ImportError:
-            console.print("[yellow]tensorboard is not installed: no TensorBoard logs (pip install tensorboard)[/]")
+            console.print("[yellow]tensorboard is not installed: no TensorBoard logs (pip install tensorboard)[/]",
+                          soft_wrap=True)
         else:
             callbacks.append(TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "logs" / "tensorboard"))))
     return callbacks
@@ -180,8 +187,13 @@ def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, c
         raise WizardCoderError("--output: where to write the model")
     out = Path(cfg.output_dir)
     world, is_main = _world()
+    if not is_main:  # one voice under accelerate / torchrun: rank 0 reports and writes
+        console = Console(file=io.StringIO())
     data_sha = file_sha256(data_file(cfg.data))
-    checkpoint = _check_output(cfg, resume, overwrite, data_sha)
+    if is_main:
+        checkpoint = _check_output(cfg, resume, overwrite, data_sha)
+    else:  # rank 0 checks (and may clear) the output dir; the others must not race it
+        checkpoint = last_checkpoint(out / "checkpoints") if resume else None
     precision, cuda = _precision(cfg)
     quant = base.qlora_quantization() if cfg.qlora else None
     ref = base.resolve_base(cfg.model)
@@ -206,7 +218,7 @@ def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, c
     if stats.merged_boundary:
         notes.append(f"{stats.merged_boundary} rows: the prompt's last token merged with the response (masked as prompt)")
     for note in notes:
-        console.print(note)
+        console.print(note, soft_wrap=True, highlight=False)
 
     record = {"status": "running", "config": cfg.to_dict(), "fingerprint": cfg.fingerprint(), "base": ref.location,
               "data_sha256": data_sha, "data": stats.to_dict(), "eval_data": eval_stats.to_dict() if eval_stats else None,
@@ -233,7 +245,8 @@ def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, c
         logging_steps=cfg.logging_steps, logging_first_step=True,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
         eval_strategy="steps" if has_eval else "no", eval_steps=cfg.eval_steps or cfg.save_steps,
-        report_to="none", disable_tqdm=True, seed=cfg.seed, data_seed=cfg.seed, dataloader_num_workers=0,
+        report_to="none", disable_tqdm=True, ddp_find_unused_parameters=False, seed=cfg.seed, data_seed=cfg.seed,
+        dataloader_num_workers=0,
         **cfg.extra,
     )
     peft_config = base.lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target) if cfg.use_lora else None
@@ -247,10 +260,16 @@ def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, c
                          callbacks=_callbacks(cfg, out, resume_step, console))
     trainer.remove_callback(PrinterCallback)  # ours prints one readable line per log instead of a dict
     if checkpoint is not None:
-        console.print(f"resuming from {checkpoint}")
+        console.print(f"resuming from {checkpoint}", soft_wrap=True, highlight=False)
+    stop = GracefulStop()
+    trainer.add_callback(stop)
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
+    with stop.on_sigint(console):
+        result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
     runtime = time.perf_counter() - started
+    if stop.requested:
+        raise TrainingInterrupted(f"interrupted at step {trainer.state.global_step} (checkpoint-"
+                                  f"{trainer.state.global_step} saved): rerun with --resume to continue")
     eval_loss = None
     if has_eval:
         last = trainer.state.log_history[-2:] if trainer.state.log_history else []
@@ -267,13 +286,13 @@ def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, c
         if adapter_dir is not None:
             atomic_write_json(adapter_dir / "base_model.json", {"model": cfg.model, "location": ref.location})
             if cfg.merge:
-                console.print("merging the adapter into the base model")
+                console.print("merging the adapter into the base model", soft_wrap=True, highlight=False)
                 base.merge_adapter(adapter_dir, out)
         if cfg.gguf and (adapter_dir is None or cfg.merge):
             from wizardcoder.train.gguf import export_gguf
 
             gguf_path = export_gguf(out, out / f"model-{cfg.gguf}.gguf", cfg.gguf)
-            console.print(f"GGUF for llama.cpp: {gguf_path}")
+            console.print(f"GGUF for llama.cpp: {gguf_path}", soft_wrap=True, highlight=False)
         if not cfg.keep_checkpoints:
             shutil.rmtree(out / "checkpoints", ignore_errors=True)
         record.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
