@@ -405,3 +405,16 @@ def test_two_processes_keep_the_global_batch_and_match_one_process(tiny: dict[st
     l1 = [float(r["loss"]) for r in _log(one) if r["loss"]]
     l2 = [float(r["loss"]) for r in _log(two) if r["loss"]]
     assert l1 == pytest.approx(l2, rel=1e-4)
+
+
+def test_qlora_without_a_gpu_and_merge_of_a_non_adapter_are_one_line_errors(tiny: dict[str, Path], tmp_path: Path) -> None:
+    data = _data(tmp_path / "rows.jsonl")
+    if not torch.cuda.is_available():
+        proc = subprocess.run(_cli_train(tiny["llama"], data, tmp_path / "q", "--qlora"), capture_output=True, text=True)
+        assert proc.returncode == 2 and proc.stderr.strip() == "error: QLoRA needs a CUDA GPU (4-bit weights via " \
+            "bitsandbytes); use --lora on CPU"
+    proc = subprocess.run([*WC, "merge", str(tiny["llama"]), "-o", str(tmp_path / "m")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "not a LoRA adapter (no adapter_config.json)" in proc.stderr
+    proc = subprocess.run(_cli_train(tiny["llama"], tmp_path / "missing.jsonl", tmp_path / "x"), capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and proc.stderr.strip().endswith("missing.jsonl: no such data file")

@@ -208,6 +208,10 @@ def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, c
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
 
+    if cfg.packing != "none" and not str(model.config._attn_implementation).startswith("flash"):
+        from wizardcoder.train.attention import register
+
+        model.set_attn_implementation(register())  # per-row attention: no N^2 work across the flattened batch
     accum = cfg.grad_accum(world)
     effective = cfg.batch_size * world * accum
     checkpointing = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else cuda
@@ -279,6 +283,8 @@ def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, c
 
     adapter_dir = out / "adapter" if cfg.use_lora else None
     gguf_path = None
+    if not cfg.use_lora and not str(model.config._attn_implementation).startswith(("sdpa", "flash", "eager")):
+        model.set_attn_implementation("sdpa")  # what a fresh load uses; our training attention is not saved
     trainer.save_model(str(adapter_dir or out))
     if is_main:
         model_dir = adapter_dir or out
