@@ -170,6 +170,17 @@ def test_padding_free_batch_has_the_padded_batch_loss(tiny: dict[str, Path], fam
         loss_leaky = model(input_ids=flat["input_ids"], labels=flat["labels"]).loss
     torch.testing.assert_close(loss_flat, loss_padded, atol=1e-5, rtol=1e-5)
     assert abs(loss_leaky.item() - loss_padded.item()) > 1e-3
+    # ours: causal SDPA per row from the collator's boundaries (what `wizardcoder train` uses off flash-attention)
+    from wizardcoder.train.attention import register
+
+    model.set_attn_implementation(register())
+    with torch.no_grad():
+        loss_rows = model(**flat).loss
+        logits_rows = model(**flat).logits
+        model.set_attn_implementation("sdpa")
+        logits_mask = model(input_ids=flat["input_ids"], position_ids=flat["position_ids"]).logits
+    torch.testing.assert_close(loss_rows, loss_padded, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(logits_rows, logits_mask, atol=1e-5, rtol=1e-5)
 
 
 # -- whole runs ------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from rich.console import Console
 
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.jsonl import atomic_write_json
-from wizardcoder.train.callbacks import GracefulStop
 from wizardcoder.train.config import TrainConfig
 from wizardcoder.train.data import DataStats, data_file, encode_rows, file_sha256, read_rows, split_rows
 
@@ -131,15 +130,20 @@ def _check_output(cfg: TrainConfig, resume: bool, overwrite: bool, data_sha: str
     return None
 
 
-def _encode(cfg: TrainConfig, tokenizer: Any, console: Console) -> tuple[Any, Any, DataStats, DataStats | None]:
-    from datasets import Dataset
-
+def _read(cfg: TrainConfig) -> tuple[list[Any], list[Any], list[str]]:
+    """Training and held-out rows, every row checked: a bad file fails here, before any model loads."""
     rows, skipped = read_rows(cfg.data, cfg.lenient, cfg.limit)
-    eval_rows: list[Any] = []
     if cfg.eval_data:
         eval_rows, _ = read_rows(cfg.eval_data, cfg.lenient)
-    else:
-        rows, eval_rows = split_rows(rows, cfg.eval_split, cfg.seed)
+        return rows, eval_rows, skipped
+    rows, eval_rows = split_rows(rows, cfg.eval_split, cfg.seed)
+    return rows, eval_rows, skipped
+
+
+def _encode(cfg: TrainConfig, tokenizer: Any, rows: list[Any], eval_rows: list[Any], skipped: list[str],
+            console: Console) -> tuple[Any, Any, DataStats, DataStats | None]:
+    from datasets import Dataset
+
     stats = DataStats(skipped=skipped)
     train = encode_rows(tokenizer, rows, cfg.max_length, stats)
     if not train:
@@ -172,16 +176,7 @@ def _callbacks(cfg: TrainConfig, out: Path, resume_step: int | None, console: Co
 
 def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, console: Console | None = None) -> TrainResult:
     """Fine-tune ``cfg.model`` on ``cfg.data`` into ``cfg.output_dir``."""
-    import torch
-    from transformers import PrinterCallback
-    from transformers.utils import logging as hf_logging
-    from trl import SFTConfig, SFTTrainer
-
-    from wizardcoder.prompting.chat_template import wizardcoder_chat_template
-    from wizardcoder.train import model as base
-
     console = console or Console(stderr=True)
-    hf_logging.disable_progress_bar()  # per-file save bars; our progress display covers the run
     cfg.validate()
     if not cfg.output_dir:
         raise WizardCoderError("--output: where to write the model")
@@ -189,16 +184,29 @@ def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, c
     world, is_main = _world()
     if not is_main:  # one voice under accelerate / torchrun: rank 0 reports and writes
         console = Console(file=io.StringIO())
+    # The cheap checks first: a bad row, a taken output dir or a changed resume fail in a second.
+    rows, eval_rows, skipped = _read(cfg)
     data_sha = file_sha256(data_file(cfg.data))
     if is_main:
         checkpoint = _check_output(cfg, resume, overwrite, data_sha)
     else:  # rank 0 checks (and may clear) the output dir; the others must not race it
         checkpoint = last_checkpoint(out / "checkpoints") if resume else None
+
+    import torch
+    from transformers import PrinterCallback
+    from transformers.utils import logging as hf_logging
+    from trl import SFTConfig, SFTTrainer
+
+    from wizardcoder.prompting.chat_template import wizardcoder_chat_template
+    from wizardcoder.train import model as base
+    from wizardcoder.train.callbacks import GracefulStop
+
+    hf_logging.disable_progress_bar()  # per-file save bars; our progress display covers the run
     precision, cuda = _precision(cfg)
     quant = base.qlora_quantization() if cfg.qlora else None
     ref = base.resolve_base(cfg.model)
     tokenizer = base.load_tokenizer(ref, cfg.trust_remote_code)
-    train_ds, eval_ds, stats, eval_stats = _encode(cfg, tokenizer, console)
+    train_ds, eval_ds, stats, eval_stats = _encode(cfg, tokenizer, rows, eval_rows, skipped, console)
 
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float32}[precision]
     model = base.load_model(ref, dtype, cfg.trust_remote_code, quant)
