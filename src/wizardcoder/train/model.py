@@ -9,6 +9,7 @@ from the prompt mask, never from the pad id, so reusing EOS as pad does not stop
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -143,8 +144,6 @@ def merge_adapter(adapter_dir: str | Path, out_dir: str | Path, dtype: Any = Non
     adapter_dir, out_dir = Path(adapter_dir), Path(out_dir)
     if not (adapter_dir / "adapter_config.json").is_file():
         raise WizardCoderError(f"{adapter_dir}: not a LoRA adapter (no adapter_config.json)")
-    import json
-
     cfg = json.loads((adapter_dir / "adapter_config.json").read_text())
     base_spec = cfg.get("base_model_name_or_path") or ""
     record = adapter_dir / "base_model.json"  # ours: the base as the user named it (GGUF files included)
@@ -154,8 +153,7 @@ def merge_adapter(adapter_dir: str | Path, out_dir: str | Path, dtype: Any = Non
         raise WizardCoderError(f"{adapter_dir}: the adapter does not say which base model it was trained on")
     ref = resolve_base(base_spec)
     tokenizer = load_tokenizer(ref)
-    adapted_tok = (adapter_dir / "tokenizer_config.json").is_file()
-    if adapted_tok:
+    if (adapter_dir / "tokenizer_config.json").is_file():  # the tokenizer as trained (pad token, chat template)
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(adapter_dir)
