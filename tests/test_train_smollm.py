@@ -1,5 +1,5 @@
-"""The real default model (SmolLM2-135M-Instruct, from its GGUF): a short full fine-tune and a LoRA
-run on 50 Code Alpaca rows on CPU, then the result served by the inference engines.
+"""The real default model (SmolLM2-135M-Instruct, from its GGUF): a short full fine-tune (50 Code
+Alpaca rows) and a LoRA run (32 rows) on CPU, then the result served by the inference engines.
 
 With the card's template the base model degenerates into empty code fences (0 % HumanEval); after
 one epoch on 50 rows it answers with code and ends its answer with EOS.
@@ -26,8 +26,8 @@ ASK = [Request(prompt=format_prompt("Write a Python function that returns the sq
 GREEDY = SamplingParams(max_tokens=80, temperature=0.0)
 
 
-def _train(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    cmd = [*WC, "train", "--model", "default", "--data", str(SHARED_DATA / "code_alpaca_2k.json"), "--limit", "50",
+def _train(out: Path, *extra: str, rows: int = 50) -> subprocess.CompletedProcess[str]:
+    cmd = [*WC, "train", "--model", "default", "--data", str(SHARED_DATA / "code_alpaca_2k.json"), "--limit", str(rows),
            "--output", str(out), "--epochs", "1", "--batch-size", "4", "--global-batch-size", "8", "--warmup-steps", "0",
            "--max-length", "512", "--logging-steps", "1", *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
@@ -71,7 +71,7 @@ def test_lora_fine_tune_of_the_default_model_merged_and_served(tmp_path: Path) -
     from wizardcoder.engines.hf import TransformersEngine
 
     out = tmp_path / "lora"
-    _train(out, "--lora", "--lr", "1e-3")
+    _train(out, "--lora", "--lr", "1e-3", rows=32)
     assert (out / "adapter" / "adapter_config.json").is_file() and (out / "model.safetensors").is_file()
     losses = _losses(out)
     assert min(losses[-3:]) < losses[0]
