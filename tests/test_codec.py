@@ -1,6 +1,6 @@
 import math
 
-from wizardcoder.bench.execution.runner import Opaque, dumps, loads
+from wizardcoder.bench.execution.codec import Opaque, dumps, loads
 
 
 def roundtrip(v):

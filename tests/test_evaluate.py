@@ -67,6 +67,8 @@ def test_canonical_solutions_pass_and_stubs_fail(tmp_path, benchmark):
     for key in ("benchmark", "n_tasks", "n_samples", "base"):
         assert key in summary_file
     assert ("plus" in summary_file) == benchmark.endswith("+")
+    sandbox = summary_file["sandbox"]  # what was in force, recorded with the scores
+    assert sandbox["isolation"] == "auto" and {"pid_namespace", "read_only_root", "no_capabilities"} <= set(sandbox)
 
 
 @needs_data
@@ -235,3 +237,20 @@ def test_report_prints_the_card_table(tmp_path):
     assert "HumanEval+" in proc.stdout and "MBPP+" in proc.stdout
     assert "100.0" in proc.stdout  # ours
     assert "59.8" in proc.stdout  # the card's published figure for this model
+
+
+def test_strict_sandbox_runs_or_refuses_in_one_line(tmp_path):
+    from wizardcoder.bench.execution.sandbox import STRICT_NEEDS, Limits, Sandbox, SandboxUnavailable
+
+    (tmp_path / "s.jsonl").write_text(json.dumps({"task_id": "HumanEval/0", "completion": "    return False\n"}) + "\n")
+    proc = cli("eval", "-b", "humaneval", "-s", str(tmp_path / "s.jsonl"), "-o", str(tmp_path / "out"), "--partial",
+               "--sandbox", "strict", "-q")
+    try:
+        with Sandbox(Limits(isolation="strict")) as sb:
+            sb.ensure_started()
+    except SandboxUnavailable:
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "strict sandbox" in proc.stderr
+        return
+    assert proc.returncode == 0, proc.stderr
+    sandbox = json.loads((tmp_path / "out" / "summary.json").read_text())["sandbox"]
+    assert sandbox["isolation"] == "strict" and all(sandbox[k] for k in STRICT_NEEDS)

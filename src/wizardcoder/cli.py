@@ -34,6 +34,12 @@ class Benchmark(str, Enum):
     mbppplus = "mbpp+"
 
 
+class Isolation(str, Enum):
+    auto = "auto"
+    strict = "strict"
+    off = "off"
+
+
 class Postprocess(str, Enum):
     wizardcoder = "wizardcoder"
     evalplus = "evalplus"
@@ -95,6 +101,8 @@ def eval_cmd(
     timeout_per_task: Annotated[float, typer.Option(min=1.0, help="Cap on one phase of one sample, seconds.")] = 60.0,
     script_time_limit: Annotated[float, typer.Option(min=0.05, help="Per-test limit for HumanEval/MBPP asserts, s.")] = 10.0,
     memory_limit: Annotated[float, typer.Option(min=0.1, help="Address-space limit per sample, GiB.")] = 4.0,
+    sandbox: Annotated[Isolation, typer.Option(help="auto: the isolation the kernel allows; strict: all of it or "
+                       "refuse to run (docs/sandbox.md); off: processes and rlimits only.")] = Isolation.auto,
     resume: Annotated[bool, typer.Option("--resume", help="Keep finished rows of an interrupted run.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard earlier results in the output directory.")] = False,
     partial: Annotated[bool, typer.Option("--partial", help="Allow samples for only some of the tasks.")] = False,
@@ -138,7 +146,7 @@ def eval_cmd(
         postprocess=postprocess.value,
         workers=workers,
         time=TimeSettings(min_time_limit, time_limit_factor, timeout_per_task, script_time_limit),
-        limits=Limits(memory_bytes=int(memory_limit * (1 << 30))),
+        limits=Limits(memory_bytes=int(memory_limit * (1 << 30)), isolation=sandbox.value),
         resume=resume,
         overwrite=overwrite,
         partial=partial,
@@ -636,6 +644,54 @@ def train_config(
     if name not in CONFIGS:
         _fail(f"unknown config {name!r} (choose from {', '.join(CONFIGS)})")
     sys.stdout.write(read_config(name))
+
+
+@app.command("sandbox-check")
+def sandbox_check(
+    project: Annotated[Path, typer.Option(help="Directory for the project canary (default: the current one).")] = Path("."),
+    sandbox: Annotated[Isolation, typer.Option(help="Isolation mode to check.")] = Isolation.auto,
+    attack: Annotated[list[str] | None, typer.Option("--attack", "-a", help="Only attacks whose name contains this.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write one JSON row per attack and mode.")] = None,
+) -> None:
+    """Run the hostile programs against the sandbox and show which are contained (exit 1 if any is not)."""
+    import json
+
+    from rich.table import Table
+
+    from wizardcoder.bench.execution.attacks import ATTACKS, run_attacks
+    from wizardcoder.bench.execution.sandbox import Limits, Sandbox, SandboxUnavailable
+
+    chosen = [a for a in ATTACKS if not attack or any(k.lower() in a.name.lower() for k in attack)]
+    if not chosen:
+        _fail(f"no attack matches {attack}")
+    try:
+        sb = Sandbox(Limits(memory_bytes=1 << 30, sandbox_memory_bytes=2 << 30, isolation=sandbox.value))
+        status = sb.ensure_started()
+    except (SandboxUnavailable, RuntimeError) as exc:
+        _fail(str(exc))
+    err_console.print("in force: " + ", ".join(k for k, v in status.items() if v is True)
+                      + f"; cgroups: {', '.join(status['cgroup_limits']) or 'none'}"
+                      + f"; masked: {', '.join(status['masked']) or 'none'}")
+    missing = [k for k, v in status.items() if v is False]
+    if missing:
+        err_console.print(f"[yellow]not available here: {', '.join(missing)}[/]")
+    table = Table("attack", "threat", "mode", "verdict", "s", "contained")
+    with sb:
+        outcomes = run_attacks(sb, chosen, project=project,
+                               on_outcome=lambda o: err_console.print(f"{'ok ' if o.contained else 'BAD'} {o.attack} "
+                                                                      f"[{o.mode}]: {o.status}", highlight=False))
+    for o in outcomes:
+        mark = "[green]yes[/]" if o.contained else ("[dim]not run[/]" if o.status == "not run" else "[red]NO[/]")
+        breaches = f" {'; '.join(o.breaches)}" if o.breaches else ""
+        table.add_row(o.attack, o.threat, o.mode, o.status, f"{o.seconds:.1f}", mark + breaches)
+    out_console.print(table)
+    ran = [o for o in outcomes if o.status != "not run"]
+    contained = sum(o.contained for o in ran)
+    out_console.print(f"contained {contained}/{len(ran)} ({len(outcomes) - len(ran)} not run: unsafe without a PID namespace)")
+    if output is not None:
+        output.write_text("".join(json.dumps(o.row()) + "\n" for o in outcomes))
+    if contained != len(ran):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from wizardcoder.bench.datasets import Task
-from wizardcoder.bench.execution.runner import Opaque, loads, mbpp_deserialize
+from wizardcoder.bench.execution.codec import Opaque, loads, mbpp_deserialize
 from wizardcoder.bench.execution.sandbox import STOP, Execution, Sandbox
 from wizardcoder.bench.expected import BIG_OUTPUT, Expected
 from wizardcoder.bench.oracles import MBPP_SET_EQ, Comparator

@@ -195,7 +195,10 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, show_progress: boo
 
     with Sandbox(cfg.limits) as sandbox, make_progress(console) as progress, _abort_on_sigint(sandbox):
         progress.disable = not show_progress
-        extra["sandbox"] = {"network_isolated": sandbox.network_isolated}
+        extra["sandbox"] = {"isolation": cfg.limits.isolation, **sandbox.ensure_started()}
+        missing = [k for k, v in extra["sandbox"].items() if v is False]
+        if missing and show_progress:
+            console.print(f"[yellow]sandbox: not available here: {', '.join(missing)} (docs/sandbox.md)[/]")
         try:
             expected = {}
             if io and pending:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from wizardcoder.bench.datasets import Dataset, Task, cache_dir
-from wizardcoder.bench.execution.runner import fingerprint, loads
+from wizardcoder.bench.execution.codec import fingerprint, loads
 from wizardcoder.bench.execution.sandbox import STOP, Sandbox
 from wizardcoder.bench.oracles import MBPP_NOT_NONE
 from wizardcoder.errors import WizardCoderError

@@ -1,202 +1,46 @@
-"""The program that runs inside the sandbox, and the value codec shared with the harness.
+"""The program that runs inside the sandbox: the zygote, each job's launcher/supervisor, the sample.
 
-This file is executed as a script by a fresh interpreter (``python -I runner.py --zygote``): it
-must depend on the standard library only. The harness also imports it for ``decode``.
-
-A *zygote* process preloads the modules samples commonly use, then forks one child per job:
+This file is executed as a script by a fresh interpreter (``python -I runner.py --zygote``) inside
+new user + network namespaces: it depends on the standard library and its sibling modules only
+(``codec``, ``calls``, ``isolation``). The zygote sets up the isolation once (private read-only
+mounts, masked $HOME), preloads the modules samples commonly use, and forks a launcher per job:
 forking a warm interpreter costs about a millisecond where starting a new one costs twenty.
-Each child gets its own session (so the harness can kill its whole process group), resource
-limits, a private working directory, /dev/null as stdin, and three descriptors from the harness:
-the job (read to EOF), the record channel and the captured output.
 
-Records are JSON lines. In ``io`` mode the child reports *outputs*, never verdicts: expected
-outputs stay in the harness, so a sample cannot read them, and comparing is the harness's job.
+The launcher starts the sample's process as the first process of a new PID namespace (own /proc,
+tmpfs working directory, no capabilities, rlimits) and reports both PIDs to the harness. In ``io``
+mode the sample reports *outputs*, never verdicts: expected outputs stay in the harness. In
+``script`` mode the launcher stays on as the supervisor: it runs the test snippets against proxies
+of the program's functions (``calls.py``) and alone writes the records. See docs/sandbox.md.
 """
 
 from __future__ import annotations
 
-import base64
+import builtins
 import gc
-import hashlib
-import io
 import json
 import os
-import pickle
 import signal
 import sys
 import time
 
-INT_BITS_INLINE = 512  # larger ints travel as hex: int->str is capped at 4300 digits
+if __package__:
+    from wizardcoder.bench.execution import calls, isolation
+    from wizardcoder.bench.execution.codec import dumps, fingerprint, mbpp_deserialize
+else:  # run as a script inside the sandbox: the sibling modules are plain modules
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import calls  # type: ignore[no-redef]
+    import isolation  # type: ignore[no-redef]
+    from codec import dumps, fingerprint, mbpp_deserialize  # type: ignore[no-redef]
 
-
-class Opaque:
-    """An output the codec cannot carry (a generator, a regex match...): equal to nothing."""
-
-    __slots__ = ("type_name",)
-
-    def __init__(self, type_name: str) -> None:
-        self.type_name = type_name
-
-    def __eq__(self, other: object) -> bool:
-        return False
-
-    __hash__ = object.__hash__
-
-    def __repr__(self) -> str:
-        return f"<unserializable {self.type_name}>"
-
-
-_PLAIN = frozenset({int, str, float, bool, type(None)})
-
-
-def encode(value: object, depth: int = 0, big_ints: bool = False) -> object:
-    """Turn a Python value into JSON-able data, keeping tuple/set/complex/bytes/dict-key types.
-
-    Lists of plain scalars are returned as they are (``json`` then writes them at C speed).
-    Subclasses of builtin types (and numpy scalars) are reduced to the builtin type, so an
-    object whose ``__eq__`` always answers True cannot survive the trip.
-    """
-    if depth > 200:
-        raise ValueError("output nested too deeply")
-    t = type(value)
-    if t is list:
-        if not big_ints and set(map(type, value)) <= _PLAIN:
-            return value
-        return [encode(v, depth + 1, big_ints) for v in value]
-    if t in _PLAIN:
-        if big_ints and t is int and value.bit_length() > INT_BITS_INLINE:  # type: ignore[union-attr]
-            return {"$i": hex(value)}  # type: ignore[arg-type]
-        return value
-    if t is tuple:
-        if not big_ints and set(map(type, value)) <= _PLAIN:  # type: ignore[call-overload]
-            return {"$t": value}  # json writes a tuple as a list: no copy of a big output
-        return {"$t": encode(list(value), depth + 1, big_ints)}  # type: ignore[call-overload]
-    if t is dict:
-        return {"$d": [[encode(k, depth + 1, big_ints), encode(v, depth + 1, big_ints)]
-                       for k, v in value.items()]}  # type: ignore[attr-defined]
-    if t is set:
-        return {"$s": encode(list(value), depth + 1, big_ints)}  # type: ignore[call-overload]
-    if t is frozenset:
-        return {"$fs": encode(list(value), depth + 1, big_ints)}  # type: ignore[call-overload]
-    if t is complex:
-        return {"$c": [value.real, value.imag]}  # type: ignore[attr-defined]
-    if t is bytes or t is bytearray:
-        return {"$b": base64.b64encode(bytes(value)).decode()}  # type: ignore[call-overload]
-    if t is Opaque:
-        return {"$o": value.type_name}  # type: ignore[attr-defined]
-    # Subclasses and foreign scalars: reduce to the builtin type they stand for.
-    if t.__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
-        return encode(value.item(), depth + 1, big_ints)  # type: ignore[attr-defined]
-    for base in (bool, int, float, str, complex, bytes, list, tuple, set, frozenset, dict):
-        if isinstance(value, base):
-            return encode(base(value), depth + 1, big_ints)  # type: ignore[call-arg]
-    return {"$o": t.__name__}
-
-
-def fingerprint(value: object) -> tuple[str, int] | None:
-    """A digest of the value's structure and types (pickle without memo, so object sharing does not
-    matter), and the size hashed. Much faster than JSON for big outputs. Equal digests mean equal
-    values; a sample cannot forge the expected digest without knowing the expected output, which
-    never enters the sandbox."""
-    try:
-        buf = io.BytesIO()
-        pickler = pickle.Pickler(buf, protocol=5)
-        pickler.fast = True
-        pickler.dump(value)
-        data = buf.getbuffer()
-        return hashlib.blake2b(data, digest_size=16).hexdigest(), len(data)
-    except Exception:
-        return None
-
-
-def dumps(value: object) -> str:
-    """JSON text of an encoded value (NaN and infinities use Python's JSON extensions)."""
-    try:
-        return json.dumps(encode(value), separators=(",", ":"))
-    except ValueError:  # an int too long for decimal text: retry with hex-tagged big ints
-        return json.dumps(encode(value, big_ints=True), separators=(",", ":"))
-
-
-def _hook(obj: dict) -> object:
-    if len(obj) != 1:
-        return obj
-    ((tag, body),) = obj.items()
-    if tag == "$t":
-        return tuple(body)
-    if tag == "$s":
-        return set(body)
-    if tag == "$fs":
-        return frozenset(body)
-    if tag == "$d":
-        return {k: v for k, v in body}
-    if tag == "$i":
-        return int(body, 16)
-    if tag == "$c":
-        return complex(body[0], body[1])
-    if tag == "$b":
-        return base64.b64decode(body)
-    if tag == "$o":
-        return Opaque(body)
-    return obj
-
-
-def loads(text: str | bytes) -> object:
-    """Parse JSON text, turning tagged objects back into Python values."""
-    return json.loads(text, object_hook=_hook)
-
-
-# --------------------------------------------------------------------------------------------
-# MBPP+ stores every input as JSON; these tasks need tuples, sets or complex numbers back.
-# The table is a fact of the dataset (the same rules evalplus applies before calling).
-
-_TUPLE_EACH_ARG = {2, 116, 132, 143, 222, 261, 273, 394, 399, 421, 424, 429, 470, 560, 579, 596,
-                   616, 630, 726, 740, 744, 809}
-_TUPLE_INNER = {63, 64, 70, 94, 120, 237, 272, 299, 400, 409, 417, 438, 473, 614, 780}
-_TUPLE_FIRST_INNER = {75, 413, 444, 753}
-_TUPLE_SECOND = {106, 750}
-_TUPLE_FIRST = {250, 405, 446, 617, 720, 763, 808}
-_TUPLE_INNER_THEN_EACH = {259, 401, 445}
-_TUPLE_DEEP = {580, 615, 791}
-
-
-def _deep_tuple(x: object) -> object:
-    return tuple(_deep_tuple(v) for v in x) if isinstance(x, list) else x
-
-
-def mbpp_deserialize(task_number: int, args: list) -> list:
-    """Rebuild one MBPP+ input (the argument list) for ``task_number``."""
-    n = task_number
-    if n in _TUPLE_EACH_ARG:
-        return [tuple(a) for a in args]
-    if n in _TUPLE_INNER:
-        return [[tuple(x) for x in a] for a in args]
-    if n in _TUPLE_FIRST_INNER:
-        return [[tuple(x) for x in args[0]], args[1]]
-    if n in _TUPLE_SECOND:
-        return [args[0], tuple(args[1])]
-    if n == 115:
-        return [[set(x) if isinstance(x, list) and len(x) else {} for x in args[0]]]
-    if n == 124:
-        return [float(args[0]), complex(args[1])]
-    if n in _TUPLE_FIRST:
-        return [tuple(args[0]), args[1]]
-    if n in _TUPLE_INNER_THEN_EACH:
-        return [tuple(tuple(x) for x in a) for a in args]
-    if n == 278:
-        return [tuple(tuple(x) if isinstance(x, list) else x for x in args[0])]
-    if n == 307:
-        return [tuple(args[0]), args[1], args[2]]
-    if n == 722:
-        return [{k: tuple(v) for k, v in args[0].items()}, *args[1:]]
-    if n == 252:
-        return [complex(args[0])]
-    if n in _TUPLE_DEEP:
-        return list(_deep_tuple(args))
-    return args
-
+    del sys.path[0]
 
 # --------------------------------------------------------------------------------------------
 # The child side.
+
+
+# Taken before any program runs: a program that patches ``signal`` or ``time`` cannot stop our timers.
+_setitimer = signal.setitimer
+_perf_counter = time.perf_counter
 
 
 class SandboxTimeout(BaseException):
@@ -284,50 +128,88 @@ class _Channel:
 
 def _timed(fn, limit: float):  # type: ignore[no-untyped-def]
     if limit > 0:
-        signal.setitimer(signal.ITIMER_REAL, limit)
+        _setitimer(signal.ITIMER_REAL, limit)
     try:
-        start = time.perf_counter()
+        start = _perf_counter()
         result = fn()
-        return result, time.perf_counter() - start
+        return result, _perf_counter() - start
     finally:
         if limit > 0:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            _setitimer(signal.ITIMER_REAL, 0)
 
 
-def run_job(job: dict, chan: _Channel) -> None:
-    """Execute one job and report records on ``chan``."""
+def _load(job: dict, send) -> dict | None:  # type: ignore[no-untyped-def]
+    """Execute the program; report the load record; the namespace, or None when it failed."""
     signal.signal(signal.SIGALRM, _alarm)
-    out = _CappedText()
-    sys.stdout = sys.stderr = out  # evalplus swallows sample IO the same way
+    sys.stdout = sys.stderr = _CappedText()  # evalplus swallows sample IO the same way
     namespace: dict = {"__name__": "__sandbox__"}
-    code = job["code"]
     try:
-        compiled = compile(code, "<solution>", "exec")
+        compiled = compile(job["code"], "<solution>", "exec")
         _, secs = _timed(lambda: exec(compiled, namespace), job.get("load_limit", 0))
     except BaseException as exc:
         status = "timeout" if isinstance(exc, SandboxTimeout) else "error"
-        chan.send({"k": "load", "ok": False, "status": status,
-                   "error": _describe(exc) + _error_location(exc)})
-        return
-    chan.send({"k": "load", "ok": True, "t": secs})
+        send({"k": "load", "ok": False, "status": status, "error": _describe(exc) + _error_location(exc)})
+        return None
+    send({"k": "load", "ok": True, "t": secs})
+    return namespace
 
+
+def run_script_sample(job: dict, req_fd: int, rep_fd: int) -> None:
+    """The sample's side of a script job: load the program, then answer the supervisor's calls."""
+    rep = _Channel(rep_fd)
+    namespace = _load(job, rep.send)
+    if namespace is not None:
+        calls.serve(namespace, req_fd, rep_fd)
+
+
+def run_script_tests(job: dict, chan: _Channel, client: calls.Client) -> None:
+    """The supervisor's side: run the test snippets here, against proxies of the program's names."""
+    signal.signal(signal.SIGALRM, _alarm)
+    sys.stdout = sys.stderr = _CappedText()
+    try:
+        load = client.read()
+    except calls.SampleGone as exc:
+        chan.send({"k": "load", "ok": False, "status": "error", "error": f"{exc} while loading the program"})
+        return
+    ok = load.get("k") == "load" and load.get("ok") is True
+    status = load.get("status") if load.get("status") in ("error", "timeout") else "error"
+    chan.send({"k": "load", "ok": ok, "status": status, "error": str(load.get("error", ""))[:1000]}
+              if not ok else {"k": "load", "ok": True})
+    if not ok:
+        return
     limits = job.get("time_limits") or []
     keep_going = job.get("keep_going", False)
-    if job["mode"] == "script":
-        for i, test in enumerate(job["tests"]):
-            try:
-                compiled = compile(test, "<test>", "exec")
-                _, secs = _timed(lambda c=compiled: exec(c, namespace), limits[i] if limits else 0)
-            except BaseException as exc:
-                status = "timeout" if isinstance(exc, SandboxTimeout) else "fail"
-                chan.send({"k": "test", "i": i, "ok": False, "status": status,
-                           "error": _describe(exc) + _error_location(exc)})
-                if not keep_going:
-                    return
-                continue
-            chan.send({"k": "test", "i": i, "ok": True, "t": secs})
-        return
+    entry = job.get("entry_point")
+    namespace: dict = {"__name__": "__sandbox_test__"}
+    for i, test in enumerate(job["tests"]):
+        try:
+            compiled = compile(test, "<test>", "exec")
+            wanted = {name for name in calls.global_names(compiled)
+                      if name not in namespace and (name == entry or not hasattr(builtins, name))}
 
+            def run(c=compiled, w=wanted) -> None:  # type: ignore[no-untyped-def]
+                namespace.update(client.bind(w))
+                exec(c, namespace)
+
+            _, secs = _timed(run, limits[i] if limits else 0)
+        except BaseException as exc:
+            gone = isinstance(exc, calls.SampleGone)
+            status = "timeout" if isinstance(exc, SandboxTimeout) else "error" if gone else "fail"
+            chan.send({"k": "test", "i": i, "ok": False, "status": status,
+                       "error": _describe(exc) + _error_location(exc)})
+            if not keep_going or status != "fail":
+                return
+            continue
+        chan.send({"k": "test", "i": i, "ok": True, "t": secs})
+
+
+def run_job(job: dict, chan: _Channel) -> None:
+    """The sample's side of an io job: call the entry point on each input, report each output."""
+    namespace = _load(job, chan.send)
+    if namespace is None:
+        return
+    limits = job.get("time_limits") or []
+    keep_going = job.get("keep_going", False)
     fn = namespace.get(job["entry_point"])
     if not callable(fn):
         chan.send({"k": "load", "ok": False, "status": "error",
@@ -375,42 +257,103 @@ def _is_floats(x: object) -> bool:
     return False
 
 
-def _child(header: dict, fds: list[int]) -> None:
-    job_fd, res_fd, out_fd, ctl_fd = fds
-    os.setsid()
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def _only_fds(keep: list[int]) -> None:
+    lo = 3
+    for fd in sorted(set(keep)):
+        if fd >= lo:
+            os.closerange(lo, fd)
+            lo = fd + 1
+    os.closerange(lo, 65536)
+
+
+def _become_sample(header: dict, out_fd: int, keep: list[int], status: dict) -> None:
+    """Turn this process into the untrusted one: the first process of the job's PID namespace (when
+    it dies the kernel kills every other), its own /proc and private tmpfs, output capture, no
+    capabilities, rlimits."""
+    if status.get("pidns"):
+        isolation.set_parent_death_signal()
+    else:
+        os.setsid()  # without a PID namespace the harness kills the process group
+    if status.get("mountns"):
+        isolation.unshare(isolation.CLONE_NEWNS)
+        if status.get("pidns"):  # a /proc that shows this job's processes only
+            isolation.mount("proc", "/proc", "proc", isolation.MS_NOSUID | isolation.MS_NODEV | isolation.MS_NOEXEC)
+        if header.get("tmpfs"):  # the private directory: size-capped, gone with the namespace
+            isolation.mount("tmpfs", header["workdir"], "tmpfs", isolation.MS_NOSUID | isolation.MS_NODEV,
+                            f"size={int(header['tmpfs'])},mode=0700")
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
-    res = os.dup(res_fd)
-    lo = 3
-    for fd in sorted({job_fd, res, ctl_fd}):
-        os.closerange(lo, fd)
-        lo = fd + 1
-    os.closerange(lo, 65536)
+    _only_fds(keep)
     workdir = header["workdir"]
     os.chdir(workdir)
     os.environ["HOME"] = os.environ["TMPDIR"] = workdir
+    if status.get("caps"):
+        isolation.drop_all_capabilities()  # required once it worked at start: failing here is fatal
     import resource
 
     for name, value in header.get("rlimits", {}).items():
-        limit = getattr(resource, name)
         try:
-            resource.setrlimit(limit, (value, value))
+            resource.setrlimit(getattr(resource, name), (value, value))
         except (ValueError, OSError):
             pass
-    chunks = []
-    while True:
-        chunk = os.read(job_fd, 1 << 20)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(job_fd)
-    job = json.loads(b"".join(chunks))
-    chan = _Channel(res, ctl_fd)
-    chan.send({"k": "hello", "pid": os.getpid()})
-    run_job(job, chan)
-    chan.send({"k": "end"})
+
+
+def _launch(header: dict, fds: list[int], status: dict, ctrl) -> None:  # type: ignore[no-untyped-def]
+    """The job's trusted process, forked by the zygote: it starts the sample's process as the first
+    process of a new PID namespace, tells the harness both PIDs, and in script mode stays on as the
+    supervisor that runs the tests and alone holds the record channel. It is outside the sample's
+    PID namespace: the sample can neither see, signal, trace nor open it."""
+    job_fd, res_fd, out_fd, ctl_fd = fds
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if status.get("pidns"):
+        isolation.unshare(isolation.CLONE_NEWPID)
+    script = header.get("mode") == "script"
+    if script:
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        sj_r, sj_w = os.pipe()  # the sample's part of the job: the tests never reach its process
+    pid = os.fork()
+    if pid == 0:  # the sample's process
+        ctrl.close()
+        if script:
+            _become_sample(header, out_fd, [sj_r, req_r, rep_w], status)
+            run_script_sample(json.loads(_read_all(sj_r)), req_r, rep_w)
+        else:
+            _become_sample(header, out_fd, [job_fd, res_fd, ctl_fd], status)
+            chan = _Channel(res_fd, ctl_fd)
+            run_job(json.loads(_read_all(job_fd)), chan)
+            chan.send({"k": "end"})
+        return
+    ctrl.send(json.dumps({"id": header.get("id"), "pid": os.getpid(), "sample": pid}).encode())
+    ctrl.close()
+    if not script:  # nothing to supervise; staying alive keeps the sample's parent-death signal quiet
+        for fd in (job_fd, res_fd, out_fd, ctl_fd):
+            os.close(fd)
+        os.waitpid(pid, 0)
+        return
+    try:
+        isolation.set_undumpable()
+    except OSError:
+        pass
+    for fd in (req_r, rep_w, out_fd, ctl_fd, sj_r):
+        os.close(fd)
+    job = json.loads(_read_all(job_fd))
+    _Channel(sj_w).write(json.dumps({k: v for k, v in job.items() if k != "tests"}))
+    os.close(sj_w)
+    run_script_tests(job, _Channel(res_fd), calls.Client(req_w, rep_r))
 
 
 # Modules forked children find already imported: cheaper than importing per sample.
@@ -420,11 +363,117 @@ PRELOAD = ("typing", "re", "math", "cmath", "collections", "itertools", "functoo
            "array")
 
 
-def zygote(ctrl_fd: int) -> None:
-    """Serve fork requests from the harness until it closes the control socket."""
+def _probe(fn) -> bool:  # type: ignore[no-untyped-def]
+    """Whether ``fn`` succeeds in a throw-away child (namespaces and capabilities are per process)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            fn()
+            code = 0
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+def _pid_namespace_works() -> None:
+    isolation.unshare(isolation.CLONE_NEWPID)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if os.getpid() == 1 else 1)
+    if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
+        raise OSError("not a new PID namespace")
+
+
+def _mask(path: str, keep: list[str]) -> None:
+    """An empty tmpfs over ``path``, with the directories in ``keep`` bound back into it."""
+    fds = [os.open(p, os.O_PATH | os.O_DIRECTORY) for p in keep]  # still reachable once hidden
+    try:
+        isolation.mount("tmpfs", path, "tmpfs", isolation.MS_NOSUID | isolation.MS_NODEV, "size=1m,mode=0755")
+        for p, fd in zip(keep, fds):
+            os.makedirs(p, exist_ok=True)
+            isolation.mount(f"/proc/self/fd/{fd}", p, None, isolation.MS_BIND | isolation.MS_REC)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def setup_isolation(config: dict) -> dict:
+    """Make this zygote's view of the machine: private mounts, a read-only tree, masked paths.
+
+    Returns what is in force; the harness reports it and refuses to run if a required part is missing."""
+    status: dict = {"mountns": False, "readonly": False, "masked": [], "pidns": False, "caps": False, "errors": []}
+    if not config.get("isolate"):
+        return status
+    try:
+        isolation.private_mount_namespace()
+        status["mountns"] = True
+    except OSError as exc:
+        status["errors"].append(str(exc))
+    if status["mountns"]:
+        for mask in config.get("mask", []):
+            try:
+                _mask(mask["path"], mask.get("keep", []))
+                status["masked"].append(mask["path"])
+            except OSError as exc:
+                status["errors"].append(str(exc))
+        try:
+            isolation.make_readonly_tree("/")
+            status["readonly"] = True
+        except OSError as exc:
+            status["errors"].append(str(exc))
+    status["pidns"] = _probe(_pid_namespace_works)
+    status["caps"] = _probe(isolation.drop_all_capabilities)
+    if status["caps"]:
+        try:
+            isolation.drop_bounding_set()
+        except OSError as exc:
+            status["errors"].append(str(exc))
+    try:
+        isolation.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphaned job processes come back here, reaped
+    except OSError:
+        pass
+    return status
+
+
+def _spare(ctrl, status: dict):  # type: ignore[no-untyped-def]
+    """Fork a launcher ahead of time: the next job then skips a fork on its critical path."""
+    import socket
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        ours.close()
+        code, header = 0, {}
+        try:
+            isolation.set_parent_death_signal()
+            isolation.set_name(isolation.SPARE_NAME)
+            msg, fds, _flags, _addr = socket.recv_fds(theirs, 1 << 16, 4)
+            isolation.set_name("wc-launcher")
+            theirs.close()
+            if msg and len(fds) == 4:
+                header = json.loads(msg)
+                _launch(header, fds, status, ctrl)
+        except BaseException as exc:
+            code = 70
+            try:
+                ctrl.send(json.dumps({"id": header.get("id"), "error": f"{type(exc).__name__}: {exc}"}).encode())
+            except OSError:
+                pass
+        finally:
+            os._exit(code)
+    theirs.close()
+    return ours
+
+
+def zygote(ctrl_fd: int, config: dict) -> None:
+    """Serve job requests from the harness until it closes the control socket."""
     import importlib
     import socket
 
+    ctrl = socket.socket(fileno=ctrl_fd)
+    status = setup_isolation(config)
+    isolation.raise_oom_score()  # inherited by every job: the OOM killer takes the sandbox first
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -435,36 +484,42 @@ def zygote(ctrl_fd: int) -> None:
 
     faulthandler.enable(file=sys.__stderr__)  # inherited: a crashing child reports on fd 2
     gc.freeze()  # forked children then share the preloaded heap instead of copying it
-    ctrl = socket.socket(fileno=ctrl_fd)
+    ctrl.send(json.dumps({"status": status}).encode())
+    spare = None
     while True:
+        if spare is None:
+            try:
+                spare = _spare(ctrl, status)
+            except OSError:
+                spare = None  # e.g. a fork bomb holds the process cap: retried on the next request
         try:
             msg, fds, _flags, _addr = socket.recv_fds(ctrl, 1 << 16, 4)
         except InterruptedError:
             continue
         if not msg:
             return
-        if len(fds) != 4:
+        try:
+            if len(fds) != 4:
+                continue
+            if spare is None:
+                try:
+                    spare = _spare(ctrl, status)
+                except OSError as exc:
+                    ctrl.send(json.dumps({"id": json.loads(msg).get("id"), "error": f"fork: {exc}"}).encode())
+                    continue
+            try:
+                socket.send_fds(spare, [msg], fds)
+            except OSError as exc:
+                ctrl.send(json.dumps({"id": json.loads(msg).get("id"), "error": f"launcher: {exc}"}).encode())
+            spare.close()
+            spare = None
+        finally:
             for fd in fds:
                 os.close(fd)
-            continue
-        header = json.loads(msg)
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                ctrl.close()
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                _child(header, fds)
-            except BaseException:
-                code = 70
-            finally:
-                os._exit(code)
-        for fd in fds:
-            os.close(fd)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--zygote":
-        zygote(int(sys.argv[2]))
+    if len(sys.argv) == 4 and sys.argv[1] == "--zygote":
+        zygote(int(sys.argv[2]), json.loads(sys.argv[3]))
     else:
-        sys.exit("usage: runner.py --zygote FD")
+        sys.exit("usage: runner.py --zygote FD CONFIG")

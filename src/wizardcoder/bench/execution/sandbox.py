@@ -1,16 +1,23 @@
 """Run untrusted code in separate processes, with limits, and stream back what it reports.
 
 The harness process never executes sample code. A zygote interpreter (see ``runner.py``) is
-started once with a scrubbed environment, in a new user + network namespace when the kernel
-allows it, and forks one child per job. For each job the harness:
+started once with a scrubbed environment, in new user + network namespaces when the kernel allows
+it, where it makes every mount read-only, masks the home directory and drops into a cgroup with
+process and memory caps when it can (root). Per job a launcher (forked ahead of time) starts the
+sample's process as the first process of a new PID namespace; the sample's process mounts its own
+/proc and a private, size-capped tmpfs as the working directory, then drops every capability and
+takes the rlimits. In script mode the launcher stays on as the supervisor that runs the tests.
+The harness:
 
-- creates a private working directory, removed afterwards;
-- hands the child its job, a record channel and an output pipe (captured, capped);
-- applies resource limits in the child (address space, file size, open files, CPU, no core);
-- watches deadlines itself (a per-record wait and a wall limit), and kills the child's whole
-  process group on timeout, on an early stop, and after every job (daemons included).
+- hands the job a record channel and an output pipe (captured, capped);
+- learns the launcher's and the sample's PIDs from the launcher (never from the sample) and holds
+  pidfds on them;
+- watches deadlines itself (a per-record wait and a wall limit) and kills both on timeout, on an
+  early stop and after every job: the kernel then kills every process of the job's PID namespace,
+  daemons included.
 
-Verdicts are built by the caller from the records; the exit status is never trusted.
+Verdicts are built by the caller from the records; the exit status is never trusted. The threat
+model is in docs/sandbox.md.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizardcoder.bench.execution.runner import loads
+from wizardcoder.bench.execution.codec import loads
+from wizardcoder.errors import WizardCoderError
 
 RUNNER = Path(__file__).with_name("runner.py")
 
@@ -39,13 +47,16 @@ STOP = None  # returned by an on_record callback to end the job early
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for one sandboxed job."""
+    """Resource limits for one sandboxed job, and how strict the isolation must be."""
 
     memory_bytes: int = 4 << 30
     file_size_bytes: int = 64 << 20
     open_files: int = 256
+    processes: int = 64  # RLIMIT_NPROC of the sample (threads count); a cgroup caps the sandbox as root
+    tmpdir_bytes: int = 64 << 20  # the private working directory (tmpfs)
+    sandbox_memory_bytes: int = 0  # all jobs together, where a cgroup can be made (0: 3/4 of the RAM)
     output_bytes: int = 64 << 10
-    isolate_network: bool | None = None  # None: when the kernel allows it
+    isolation: str = "auto"  # "auto": what the kernel allows; "strict": all of it or refuse; "off"
 
     def rlimits(self, cpu_seconds: float) -> dict[str, int]:
         return {
@@ -54,9 +65,22 @@ class Limits:
             "RLIMIT_STACK": self.memory_bytes,  # as evalplus: deep recursion may use it all
             "RLIMIT_FSIZE": self.file_size_bytes,
             "RLIMIT_NOFILE": self.open_files,
+            "RLIMIT_NPROC": self.processes,
             "RLIMIT_CORE": 0,
             "RLIMIT_CPU": max(1, int(cpu_seconds) + 1),
         }
+
+
+STRICT_NEEDS = ("user_namespace", "network", "pid_namespace", "read_only_root", "private_tmp", "no_capabilities",
+                "process_limit")
+
+
+class JobNotStarted(OSError):
+    """The zygote could not start one job (it stays up)."""
+
+
+class SandboxUnavailable(WizardCoderError):
+    """Strict isolation was asked for and the kernel does not allow part of it."""
 
 
 @dataclass
@@ -121,29 +145,160 @@ def network_isolation_available() -> bool:
     return _NETNS_OK
 
 
+MASKED = ("~", "/tmp", "/var/tmp", "/run", "/var/run", "/dev/shm")
+
+
+def _paths_to_mask(python: str, root: Path) -> list[dict]:
+    """Directories hidden behind an empty read-only tmpfs: $HOME (secrets) and the places where
+    UNIX sockets live (a read-only mount does not stop connect(): docker.sock, ssh-agent, X11...).
+    The interpreter's own directories under them (a pyenv install, a virtual environment, an
+    editable checkout's src) and the jobs' directory are mounted back, read-only."""
+    needed = {os.path.realpath(p) for p in (os.path.dirname(python), sys.prefix, sys.base_prefix, *sys.path) if p}
+    needed.add(os.path.realpath(root))
+    masks, seen = [], set()
+    for raw in MASKED:
+        path = os.path.realpath(os.path.expanduser(raw))
+        if path == "/" or path in seen or not os.path.isdir(path) or path in needed:
+            continue
+        if any(path.startswith(m + os.sep) for m in seen):
+            continue  # inside a masked directory already
+        seen.add(path)
+        inside = {p for p in needed if p.startswith(path + os.sep)}
+        keep = sorted(p for p in inside if os.path.isdir(p) and not any(p.startswith(q + os.sep) for q in inside))
+        masks.append({"path": path, "keep": keep})
+    return masks
+
+
+class _Cgroups:
+    """Process and memory caps for the whole sandbox (cgroup v1 or v2), where this user may create them.
+
+    rlimits are per process (and RLIMIT_NPROC does not apply to root): only a cgroup bounds a fork
+    bomb or a memory bomb spread over many processes."""
+
+    def __init__(self, pids_max: int, memory_max: int) -> None:
+        self.dirs: list[Path] = []
+        self.kinds: list[str] = []
+        name = f"wizardcoder-sandbox-{os.getpid()}-{id(self):x}"
+        try:
+            own = Path("/proc/self/cgroup").read_text().splitlines()
+        except OSError:
+            return
+        v1 = {}
+        for line in own:
+            _, controllers, path = line.split(":", 2)
+            for c in controllers.split(","):
+                v1[c] = path
+        base = Path("/sys/fs/cgroup")
+        wanted = {"pids": {"pids.max": pids_max}, "memory": {"memory.limit_in_bytes": memory_max}}
+        if "pids" not in v1 and "" in v1:  # cgroup v2: one tree
+            wanted = {"": {"pids.max": pids_max, "memory.max": memory_max}}
+        for controller, files in wanted.items():
+            d = base / controller / v1.get(controller, "/").lstrip("/") / name
+            try:
+                d.mkdir()
+            except OSError:
+                continue
+            try:
+                for fname, value in files.items():
+                    (d / fname).write_text(str(value))
+            except OSError:
+                d.rmdir()
+                continue
+            self.dirs.append(d)
+            self.kinds.extend(f.split(".")[0] for f in files)
+
+    def add(self, pid: int) -> None:
+        for d in self.dirs:
+            (d / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        for d in self.dirs:
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)  # killed processes leave the cgroup as they exit
+        self.dirs = []
+
+
+def _total_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 16 << 30
+
+
+class _Killer:
+    """Kill one job: its supervisor and the sample's process (the first of its PID namespace, so the
+    kernel then kills the rest), by pidfd: no PID reuse race once opened."""
+
+    def __init__(self, pids: list[int], group: bool) -> None:
+        self.pids, self.group = pids, group
+        self.fds: list[int | None] = []
+        for pid in pids:
+            try:
+                self.fds.append(os.pidfd_open(pid))
+            except (AttributeError, OSError):
+                self.fds.append(None)
+
+    def kill(self) -> None:
+        for pid, fd in zip(self.pids, self.fds):
+            try:
+                if fd is not None:
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, OSError):
+                pass
+            if self.group:  # without a PID namespace the sample's process leads a process group
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError, OSError):
+                    pass
+
+    def close(self) -> None:
+        for fd in self.fds:
+            if fd is not None:
+                os.close(fd)
+        self.fds = []
+
+
 class Sandbox:
     """A pool-safe front to the zygote; ``execute`` may be called from many threads."""
 
     def __init__(self, limits: Limits | None = None, python: str | None = None) -> None:
         self.limits = limits or Limits()
+        if self.limits.isolation not in ("auto", "strict", "off"):
+            raise ValueError(f"isolation must be auto, strict or off, not {self.limits.isolation!r}")
         self.python = python or sys.executable
-        want = self.limits.isolate_network
-        self.network_isolated = network_isolation_available() if want is None else want
-        if want and not network_isolation_available():
-            raise RuntimeError("network isolation requested but `unshare -Urn` does not work here")
+        self.network_isolated = self.limits.isolation != "off" and network_isolation_available()
+        if self.limits.isolation == "strict" and not self.network_isolated:
+            raise SandboxUnavailable("strict sandbox: `unshare -Urn` (user + network namespaces) does not work here")
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._ctrl: socket.socket | None = None
         self._root = Path(tempfile.mkdtemp(prefix="wizardcoder-sandbox-"))
-        self._active: set[int] = set()
+        self._active: dict[int, _Killer] = {}
         self._aborted = threading.Event()
+        self._cgroups: _Cgroups | None = None
+        self._job_ids = 0
+        self.status: dict = {}
 
     # -- zygote lifecycle ------------------------------------------------------------------
     def _start(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv = [self.python, "-I", str(RUNNER), "--zygote", str(child.fileno())]
+        isolate = self.limits.isolation != "off"
+        config = {"isolate": isolate and self.network_isolated,
+                  "mask": _paths_to_mask(self.python, self._root) if isolate else []}
+        argv = [self.python, "-I", str(RUNNER), "--zygote", str(child.fileno()), json.dumps(config)]
         if self.network_isolated:
             argv = [shutil.which("unshare") or "unshare", "-Urn", *argv]
+        if isolate and self._cgroups is None:
+            self._cgroups = _Cgroups(pids_max=4 * self.limits.processes,
+                                     memory_max=self.limits.sandbox_memory_bytes or _total_memory() * 3 // 4)
         self._proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -155,20 +310,82 @@ class Sandbox:
             start_new_session=True,
         )
         child.close()
+        if self._cgroups is not None:
+            try:
+                self._cgroups.add(self._proc.pid)  # before the zygote forks anything
+            except OSError:
+                self._cgroups.remove()
         self._ctrl = parent
+        parent.settimeout(60)
+        try:
+            hello = json.loads(parent.recv(1 << 16) or b"{}")
+        except (OSError, ValueError):
+            hello = {}
+        parent.settimeout(None)
+        if "status" not in hello:
+            self._kill_zygote()
+            raise RuntimeError(f"the sandbox's zygote did not start ({self.python} -I {RUNNER})")
+        self.status = self._describe(hello["status"])
+        missing = [k for k in STRICT_NEEDS if not self.status[k]]
+        if self.limits.isolation == "strict" and missing:
+            self._kill_zygote()
+            raise SandboxUnavailable(f"strict sandbox: not available here: {', '.join(missing)} "
+                                     f"({'; '.join(hello['status'].get('errors', [])) or 'see docs/sandbox.md'})")
 
-    def _send(self, header: bytes, fds: list[int]) -> None:
+    def _describe(self, z: dict) -> dict:
+        """What is in force, in the words of docs/sandbox.md (recorded in summary.json)."""
+        cgroups = self._cgroups.kinds if self._cgroups is not None else []
+        return {
+            "user_namespace": self.network_isolated,
+            "network": self.network_isolated,
+            "pid_namespace": bool(z.get("pidns")),
+            "read_only_root": bool(z.get("readonly")),
+            "private_tmp": bool(z.get("mountns")),
+            "masked": list(z.get("masked", [])),
+            "no_capabilities": bool(z.get("caps")),
+            "cgroup_limits": cgroups,
+            # RLIMIT_NPROC binds everyone but root; as root only a pids cgroup bounds a fork bomb
+            "process_limit": "pids" in cgroups or os.geteuid() != 0,
+            "rlimits": sorted(self.limits.rlimits(1)),
+        }
+
+    def ensure_started(self) -> dict:
+        """Start the zygote now (it starts on the first job otherwise); what is in force."""
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._start()
+        return self.status
+
+    def _send(self, header: dict, fds: list[int]) -> list[int]:
+        """Ask the zygote for a job; the PIDs of its supervisor and of the sample's process, as the
+        job's launcher reports them (never the sample). JobNotStarted: the zygote is fine but could
+        not start this job (e.g. a fork bomb next door holds the process cap)."""
         with self._lock:
             for attempt in range(2):
                 if self._proc is None or self._proc.poll() is not None:
                     self._start()
+                self._job_ids += 1
+                header["id"] = self._job_ids
                 try:
-                    socket.send_fds(self._ctrl, [header], fds)  # type: ignore[arg-type]
-                    return
-                except OSError:
+                    socket.send_fds(self._ctrl, [json.dumps(header).encode()], fds)  # type: ignore[arg-type]
+                    self._ctrl.settimeout(30)  # type: ignore[union-attr]
+                    while True:  # a late answer to an abandoned request is skipped by its id
+                        data = self._ctrl.recv(1 << 16)  # type: ignore[union-attr]
+                        if not data:
+                            raise OSError("the sandbox's zygote ended")
+                        reply = json.loads(data)
+                        if reply.get("id") == header["id"]:
+                            break
+                    self._ctrl.settimeout(None)  # type: ignore[union-attr]
+                except (OSError, ValueError):
                     self._kill_zygote()
                     if attempt:
                         raise
+                    continue
+                if "pid" in reply:
+                    return [int(reply["pid"]), int(reply["sample"])]
+                raise JobNotStarted(str(reply.get("error", "unknown error")))
+        raise AssertionError("unreachable")
 
     def _kill_zygote(self) -> None:
         if self._ctrl is not None:
@@ -182,18 +399,21 @@ class Sandbox:
             self._proc.wait()
             self._proc = None
 
+    @property
+    def zygote_pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def abort(self) -> None:
         """Kill every running job (Ctrl-C): their ``execute`` calls return at once."""
         self._aborted.set()
-        for pid in list(self._active):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        for killer in list(self._active.values()):
+            killer.kill()
 
     def close(self) -> None:
         with self._lock:
             self._kill_zygote()
+        if self._cgroups is not None:
+            self._cgroups.remove()
         shutil.rmtree(self._root, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:
@@ -222,7 +442,11 @@ class Sandbox:
         result = Execution()
         if self._aborted.is_set():
             raise KeyboardInterrupt
-        workdir = tempfile.mkdtemp(dir=self._root)
+        self.ensure_started()
+        private = self.status.get("private_tmp", False)
+        # With a mount namespace each job's supervisor mounts its own tmpfs over the shared root:
+        # nothing is written on the host. Without one, a directory per job, removed afterwards.
+        workdir = str(self._root) if private else tempfile.mkdtemp(dir=self._root)
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -230,10 +454,36 @@ class Sandbox:
         rlimits = self.limits.rlimits(wall_timeout)
         if memory_bytes is not None:
             rlimits.update(RLIMIT_AS=memory_bytes, RLIMIT_DATA=memory_bytes, RLIMIT_STACK=memory_bytes)
-        header = json.dumps({"workdir": workdir, "rlimits": rlimits}).encode()
+        header = {"workdir": workdir, "rlimits": rlimits, "tmpfs": self.limits.tmpdir_bytes if private else 0,
+                  "mode": job["mode"]}
         start = time.monotonic()
+        killer: _Killer | None = None
         try:
-            self._send(header, [job_r, res_w, out_w, ctl_r])
+            for attempt in range(10):  # a job that cannot start now (process cap full) may shortly
+                try:
+                    pids = self._send(header, [job_r, res_w, out_w, ctl_r])
+                    break
+                except JobNotStarted as exc:
+                    if attempt == 9 or self._aborted.is_set():
+                        result.output = f"sandbox: could not start the job: {exc}".encode()
+                        result.seconds = time.monotonic() - start
+                        for fd in (job_w, res_r, out_r, ctl_w):
+                            os.close(fd)
+                        if not private:
+                            shutil.rmtree(workdir, ignore_errors=True)
+                        return result
+                    time.sleep(0.5)
+            killer = _Killer(pids, group=not self.status.get("pid_namespace"))
+            self._active[id(killer)] = killer
+            result.pid = pids[-1]
+            if self._aborted.is_set():
+                killer.kill()
+        except BaseException:
+            for fd in (job_w, res_r, out_r, ctl_w):
+                os.close(fd)
+            if not private:
+                shutil.rmtree(workdir, ignore_errors=True)
+            raise
         finally:
             for fd in (job_r, res_w, out_w, ctl_r):
                 os.close(fd)
@@ -250,7 +500,6 @@ class Sandbox:
         partial: list[bytes] = []  # pieces of a record line not yet ended by a newline
         hard_deadline = start + wall_timeout
         next_deadline = start + first_wait
-        started = False
         try:
             while res_r in open_fds:
                 now = time.monotonic()
@@ -299,13 +548,6 @@ class Sandbox:
                     for line in lines:
                         record = parse_record(line)
                         kind = record.get("k")
-                        if kind == "hello" and not started:
-                            started = True
-                            result.pid = int(record["pid"])
-                            self._active.add(result.pid)
-                            if self._aborted.is_set():
-                                os.killpg(result.pid, signal.SIGKILL)
-                            continue
                         if kind == "end":
                             result.finished = True
                             continue
@@ -326,12 +568,10 @@ class Sandbox:
                 if result.stopped:
                     break
         finally:
-            if result.pid is not None:
-                self._active.discard(result.pid)
-                try:
-                    os.killpg(result.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            if killer is not None:
+                self._active.pop(id(killer), None)
+                killer.kill()
+                killer.close()
             # Whatever the child wrote before dying is still worth showing.
             if out_r in open_fds:
                 try:
@@ -346,7 +586,8 @@ class Sandbox:
             sel.close()
             for fd in open_fds:
                 os.close(fd)
-            shutil.rmtree(workdir, ignore_errors=True)
+            if not private:
+                shutil.rmtree(workdir, ignore_errors=True)
         result.output = b"".join(out_parts)
         result.seconds = time.monotonic() - start
         if self._aborted.is_set():

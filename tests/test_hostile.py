@@ -1,0 +1,88 @@
+"""The hostile suite: every attack in attacks.ATTACKS, in each mode, must be contained.
+
+Each case asserts the whole list in attacks.py: verdict not pass, bounded wall time, canaries in
+the project and $HOME untouched, no process left, decoy host process alive, no connection to the
+loopback listener, the secret nowhere in the result, and a correct program passing right after.
+Attacks that could harm the host without a PID namespace are skipped where there is none.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from wizardcoder.bench.execution.attacks import ATTACKS, _expected, _stage, run_attack
+from wizardcoder.bench.execution.sandbox import Limits, Sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = [(a, mode) for a in ATTACKS for mode in a.modes]
+RESULTS: dict[str, bool] = {}
+
+
+@pytest.fixture(scope="module")
+def hostile_sandbox():
+    # Tighter than the defaults so that the many-process memory bomb meets the sandbox's cgroup.
+    with Sandbox(Limits(memory_bytes=1 << 30, sandbox_memory_bytes=2 << 30)) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory):
+    with _stage(ROOT) as st:
+        st["expected"] = _expected(tmp_path_factory.mktemp("expected"))
+        yield st
+
+
+@pytest.mark.parametrize("attack,mode", CASES, ids=[f"{a.name}-{m}" for a, m in CASES])
+def test_attack_is_contained(hostile_sandbox, stage, attack, mode):
+    outcome = run_attack(hostile_sandbox, attack, mode, stage, stage["expected"])
+    if outcome.status == "not run":
+        pytest.skip(outcome.note)
+    RESULTS[f"{attack.name} [{mode}]"] = outcome.contained
+    assert outcome.contained, outcome.breaches
+    assert outcome.status in ("fail", "timeout", "error")
+
+
+def test_the_suite_is_large_and_all_contained():
+    assert len(ATTACKS) >= 25
+    contained = sum(RESULTS.values())
+    print(f"\nhostile suite: {contained}/{len(RESULTS)} contained ({len(CASES) - len(RESULTS)} not run here)")
+    assert RESULTS and contained == len(RESULTS)
+
+
+def test_sandbox_check_command(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "attacks.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "wizardcoder.cli", "sandbox-check", "-a", "sys.exit(0) before",
+                           "-a", "secret", "--project", str(tmp_path), "-o", str(out)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 4 and all(r["contained"] and r["status"] != "pass" for r in rows)
+    assert "contained 4/4" in proc.stdout
+
+
+def test_a_fork_bomb_next_door_does_not_fail_a_correct_program(hostile_sandbox):
+    import threading
+
+    from wizardcoder.bench.checker import check_script
+    from wizardcoder.bench.datasets import Task
+    from wizardcoder.bench.execution.attacks import CORRECT, SCRIPT_TESTS, SETTINGS
+
+    if not hostile_sandbox.ensure_started().get("process_limit"):
+        pytest.skip("no process cap here: a fork bomb is not run")
+    bomb = next(a for a in ATTACKS if a.name == "fork bomb").code
+    task = Task("Attack/0", "f", "", "", tests=SCRIPT_TESTS)
+    verdicts = {}
+    thread = threading.Thread(target=lambda: verdicts.setdefault("bomb", check_script(hostile_sandbox, task, bomb, SETTINGS)))
+    thread.start()
+    time.sleep(0.5)  # the bomb now holds the sandbox's process cap
+    innocent = [check_script(hostile_sandbox, task, CORRECT, SETTINGS) for _ in range(3)]
+    thread.join()
+    assert verdicts["bomb"].base_status == "timeout"
+    assert [v.base_status for v in innocent] == ["pass"] * 3, [v.error for v in innocent]
