@@ -47,9 +47,11 @@ def test_attack_is_contained(hostile_sandbox, stage, attack, mode):
 
 def test_the_suite_is_large_and_all_contained():
     assert len(ATTACKS) >= 25
+    if not RESULTS:
+        pytest.skip("counts the attack cases of this module: run them with it")
     contained = sum(RESULTS.values())
     print(f"\nhostile suite: {contained}/{len(RESULTS)} contained ({len(CASES) - len(RESULTS)} not run here)")
-    assert RESULTS and contained == len(RESULTS)
+    assert contained == len(RESULTS)
 
 
 def test_sandbox_check_command(tmp_path):

@@ -664,6 +664,10 @@ def sandbox_check(
     chosen = [a for a in ATTACKS if not attack or any(k.lower() in a.name.lower() for k in attack)]
     if not chosen:
         _fail(f"no attack matches {attack}")
+    if not project.is_dir() or not os.access(project, os.W_OK):
+        _fail(f"{project}: not a writable directory (the project canary goes there)")
+    if output is not None and not output.parent.is_dir():
+        _fail(f"{output}: its directory does not exist")
     try:
         sb = Sandbox(Limits(memory_bytes=1 << 30, sandbox_memory_bytes=2 << 30, isolation=sandbox.value))
         status = sb.ensure_started()
