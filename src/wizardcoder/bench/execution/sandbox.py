@@ -442,7 +442,8 @@ class Sandbox:
         result = Execution()
         if self._aborted.is_set():
             raise KeyboardInterrupt
-        self.ensure_started()
+        if not self.status:  # first job: _send restarts a dead zygote later, under its lock
+            self.ensure_started()
         private = self.status.get("private_tmp", False)
         # With a mount namespace each job's supervisor mounts its own tmpfs over the shared root:
         # nothing is written on the host. Without one, a directory per job, removed afterwards.
