@@ -80,6 +80,7 @@ def run_evalplus(samples: Path, benchmark: str, workdir: Path, cache_home: Path,
     run_dir.mkdir(parents=True, exist_ok=True)
     copy = run_dir / "samples.jsonl"  # evalplus writes its results next to the samples
     shutil.copyfile(samples, copy)
+    fillers = _fill_missing_tasks(copy, uncompressed(benchmark, workdir))
     result = run_dir / "samples_eval_results.json"
     result.unlink(missing_ok=True)  # else it reuses (or prompts about) an earlier result
     env = dict(os.environ, XDG_CACHE_HOME=str(cache_home), **{env_var: str(uncompressed(benchmark, workdir))})
@@ -94,9 +95,23 @@ def run_evalplus(samples: Path, benchmark: str, workdir: Path, cache_home: Path,
     data = json.loads(result.read_text())
     verdicts: Verdicts = {}
     for task_id, rows in data["eval"].items():
+        if task_id in fillers:
+            continue
         for i, r in enumerate(rows):
             verdicts[(task_id, i)] = (r["base_status"], r["plus_status"])
     return Run("evalplus", verdicts, seconds)
+
+
+def _fill_missing_tasks(samples: Path, dataset: Path) -> set[str]:
+    """evalplus 0.3.1 refuses samples that miss a task: add an empty solution for each missing one
+    (their verdicts are dropped). Returns the filled task ids."""
+    covered = {json.loads(line)["task_id"] for line in samples.read_text().splitlines() if line.strip()}
+    everyone = [json.loads(line)["task_id"] for line in dataset.read_text().splitlines() if line.strip()]
+    missing = [t for t in everyone if t not in covered]
+    with samples.open("a") as fh:
+        for task_id in missing:
+            fh.write(json.dumps({"task_id": task_id, "solution": ""}) + "\n")
+    return set(missing)
 
 
 def run_ours(samples: Path, benchmark: str, workdir: Path, cache_dir: Path,
@@ -188,13 +203,14 @@ def _key(k: tuple[str, int]) -> tuple:
     return (prefix, int(num) if num.isdigit() else num, i)
 
 
-def compare(ours: Verdicts, theirs: Verdicts) -> Comparison:
+def compare(ours: Verdicts, theirs: Verdicts, reasons: dict[tuple[str, int], str] | None = None) -> Comparison:
+    """Disagreements; ``reasons`` names the known ones of particular samples (the semantics corpus)."""
     rows = []
     keys = sorted(set(ours) | set(theirs), key=_key)
     for k in keys:
         o, e = ours.get(k), theirs.get(k)
         if o is None or e is None or passes(o) != passes(e):
-            rows.append((k[0], k[1], show(o), show(e), known_reason(k[0], o, e)))
+            rows.append((k[0], k[1], show(o), show(e), (reasons or {}).get(k) or known_reason(k[0], o, e)))
     return Comparison(len(keys), rows)
 
 

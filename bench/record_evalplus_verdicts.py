@@ -11,6 +11,7 @@ same samples (e.g. by parity_evalplus.py, under its --workdir) instead of runnin
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import tempfile
@@ -45,6 +46,7 @@ def main() -> int:
             rows.append(list(statuses))
     args.out.write_text(json.dumps({
         "tool": "evalplus 0.3.1", "benchmark": args.benchmark, "samples": args.samples.name,
+        "samples_md5": hashlib.md5(args.samples.read_bytes()).hexdigest(),
         "min_time_limit": args.min_time_limit, "time_limit_factor": args.time_limit_factor,
         "verdicts": verdicts}, indent=0) + "\n")
     print(f"{sum(len(v) for v in verdicts.values())} verdicts written to {args.out} ({seconds:.1f} s)")

@@ -6,8 +6,8 @@ Runs the same trivial jobs N times, one at a time, in one process:
 - through this checkout's ``Sandbox`` (zygote -> launcher -> job PID namespace: supervisor + sample,
   private tmpfs, no capabilities, rlimits, pidfd kill), for an io job (call f on one input) and a
   script job (one assert: the test runs in the supervisor, the call in the sample's process);
-- through the sandbox of ``--baseline-rev`` (before hardening: one forked child per job, tests in
-  the sample's process), extracted from git into a temporary package;
+- through the sandbox of ``--baseline-rev`` (default e46fbb0, before the hardening: one forked child
+  per job, tests in the sample's process), extracted from git into a temporary package;
 - through ``subprocess.run([python, "-I", "-c", ...])``, what a plain per-sample subprocess pays.
 Prints milliseconds per job and the ratios.
 """
@@ -36,10 +36,13 @@ def baseline_sandbox(rev: str, tmp: Path):  # type: ignore[no-untyped-def]
     pkg = tmp / "wc_baseline_execution"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    for name in ("sandbox.py", "runner.py"):
-        text = subprocess.run(["git", "show", f"{rev}:src/wizardcoder/bench/execution/{name}"], cwd=ROOT,
+    folder = "src/wizardcoder/bench/execution"
+    names = subprocess.run(["git", "ls-tree", "--name-only", f"{rev}:{folder}"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    for name in (n for n in names if n.endswith(".py") and n != "__init__.py"):
+        text = subprocess.run(["git", "show", f"{rev}:{folder}/{name}"], cwd=ROOT,
                               capture_output=True, text=True, check=True).stdout
-        (pkg / name).write_text(text.replace("wizardcoder.bench.execution.runner", "wc_baseline_execution.runner"))
+        (pkg / name).write_text(text.replace("wizardcoder.bench.execution", "wc_baseline_execution"))
     sys.path.insert(0, str(tmp))
     return importlib.import_module("wc_baseline_execution.sandbox").Sandbox
 
@@ -83,7 +86,7 @@ def main() -> int:
     print(f"jobs: {n} per row, one at a time; in force now: {in_force}; cgroups: {status['cgroup_limits'] or 'none'}")
     print(f"{'':34} {'io job':>10} {'script job':>11}")
     print(f"{'before (' + args.baseline_rev + ', one fork)':34} {before['io'] * 1e3:7.2f} ms {before['script'] * 1e3:8.2f} ms")
-    print(f"{'after (hardened)':34} {after['io'] * 1e3:7.2f} ms {after['script'] * 1e3:8.2f} ms")
+    print(f"{'after (this checkout)':34} {after['io'] * 1e3:7.2f} ms {after['script'] * 1e3:8.2f} ms")
     print(f"{'fresh interpreter (subprocess)':34} {fresh * 1e3:7.2f} ms")
     print(f"added per sample: io {1e3 * (after['io'] - before['io']):+.2f} ms (x{after['io'] / before['io']:.2f}), "
           f"script {1e3 * (after['script'] - before['script']):+.2f} ms (x{after['script'] / before['script']:.2f})")

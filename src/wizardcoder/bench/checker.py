@@ -78,99 +78,29 @@ def check_io(
     settings: TimeSettings,
     with_plus: bool,
 ) -> Verdict:
-    """Run ``program`` on the task's inputs (base, then plus) and compare as outputs arrive."""
-    inputs = list(task.base_inputs) + (list(task.plus_inputs) if with_plus else [])
+    """Run ``program`` on the task's inputs (base, then plus) and compare as outputs arrive.
+
+    Each phase runs in a fresh process, as in evalplus: module state (globals, caches) set by the
+    base inputs is not there for the plus inputs. Plus runs only when base passed."""
     n_base = len(task.base_inputs)
+    inputs = list(task.base_inputs) + (list(task.plus_inputs) if with_plus else [])
     limits = settings.per_input(expected.base_time)
     if with_plus:
         limits += settings.per_input(expected.plus_time)
-    # Exact text match is judged by digest; find_zero is judged by its oracle only.
-    fast = task.entry_point != "find_zero" or family != "humaneval"
-    phases = {"base": Comparator(family, task.entry_point, task.atol)}
-    if with_plus:
-        phases["plus"] = Comparator(family, task.entry_point, task.atol)
-    state: dict[str, Any] = {"passed": 0, "fail": None}
-
-    def args_of(i: int) -> list:
-        args = inputs[i]
-        return mbpp_deserialize(task.mbpp_number, args) if task.mbpp_number is not None else args
-
-    def on_record(rec: dict) -> float | tuple[float, bytes] | None:
-        kind = rec.get("k")
-        i = rec.get("i")
-        if kind == "load":
-            if not rec.get("ok"):
-                state["fail"] = (rec.get("status", ERROR), None, rec.get("error"))
-                return STOP
-            return limits[0] + GRACE if inputs else STOP
-        if kind == "ran" and i == state["passed"]:
-            return settings.timeout_per_task + GRACE  # time to encode and ship the output
-        if kind == "dig" and i == state["passed"]:  # a big output, offered by its digest
-            phase = "base" if i < n_base else "plus"
-            if fast and expected.exact_ok[i] and rec.get("d") == expected.digests[i]:
-                phases[phase].observe_exact(expected.floats[i])
-                state["passed"] += 1
-                if state["passed"] == len(inputs):
-                    return STOP
-                return limits[i + 1] + GRACE, b"y"
-            return settings.timeout_per_task + GRACE, b"n"  # send the value: compare it
-        if kind not in ("out", "exc") or i != state["passed"]:
-            state["fail"] = (ERROR, i, f"unexpected record from the sandbox: {_short(rec, 120)}")
-            return STOP
-        if kind == "exc":
-            state["fail"] = (rec.get("status", FAIL), i, rec.get("error"))
-            return STOP
-        phase = "base" if i < n_base else "plus"
-        raw = rec.get("raw", b"")
-        if fast and expected.exact_ok[i] and rec.get("d") == expected.digests[i]:
-            phases[phase].observe_exact(expected.floats[i])
-        else:
-            try:
-                out = loads(raw)
-            except (ValueError, RecursionError):
-                state["fail"] = (FAIL, i, "unreadable output record")
-                return STOP
-            if isinstance(out, Opaque) and not phases[phase].accepts_opaque:
-                state["fail"] = (FAIL, i, f"wrong output: got {out!r}")
-                return STOP
-            if not phases[phase].check(out, expected.value(i), args_of(i)):
-                state["fail"] = (FAIL, i, f"wrong output: got {_short(out, 200)}")
-                return STOP
-        state["passed"] += 1
-        if state["passed"] == len(inputs):
-            return STOP
-        return limits[i + 1] + GRACE
-
-    base_total = sum(limits[:n_base])
-    wall = min(base_total, settings.timeout_per_task)
-    if with_plus:
-        wall += min(sum(limits[n_base:]), settings.timeout_per_task)
-    wall += settings.min_time_limit + 2 * GRACE  # loading the program, starting the child
-    wall += settings.timeout_per_task  # encoding and shipping outputs (see the "ran" record)
-    job = {
-        "mode": "io",
-        "code": program,
-        "entry_point": task.entry_point,
-        "inputs": inputs,
-        "time_limits": limits,
-        "load_limit": settings.min_time_limit,
-        "mbpp_task": task.mbpp_number,
-        "as_set": family == "mbpp" and task.entry_point in MBPP_SET_EQ,
-        "big": BIG_OUTPUT,
-    }
-    ex = sandbox.execute(job, first_wait=settings.min_time_limit + GRACE, wall_timeout=wall,
-                         on_record=on_record)
-    verdict = Verdict(base_status=PASS, n_passed=state["passed"], n_tests=len(inputs),
-                      seconds=ex.seconds)
-    fail = state["fail"] or _unfinished(ex, state["passed"], len(inputs))
-    if fail is not None:
-        status, i, error = fail
-        if i is None:  # the program itself did not load
-            verdict.failed_phase = "base"
-        else:
-            verdict.failed_phase = "base" if i < n_base else "plus"
-            if i < len(inputs):
-                verdict.failed_input = _short(args_of(i))
+    state: dict[str, Any] = {"passed": 0, "fail": None, "seconds": 0.0}
+    phases = [("base", 0, n_base)] + ([("plus", n_base, len(inputs))] if with_plus else [])
+    for phase, lo, hi in phases:
+        comparator = Comparator(family, task.entry_point, task.atol)
+        _run_io_phase(sandbox, task, program, expected, family, settings, inputs, limits, lo, hi, comparator, state)
+        if state["fail"] is not None:
+            state["phase"] = phase
+            break
+    verdict = Verdict(base_status=PASS, n_passed=state["passed"], n_tests=len(inputs), seconds=state["seconds"])
+    if state["fail"] is not None:
+        status, i, error = state["fail"]
+        verdict.failed_phase = state["phase"]
+        if i is not None and i < len(inputs):  # None: the program itself did not load
+            verdict.failed_input = _short(_args_of(task, inputs[i]))
         verdict.error = (error or "")[:500] or None
         if verdict.failed_phase == "base":
             verdict.base_status = status
@@ -179,6 +109,88 @@ def check_io(
     elif with_plus:
         verdict.plus_status = PASS
     return verdict
+
+
+def _args_of(task: Task, args: list) -> list:
+    return mbpp_deserialize(task.mbpp_number, args) if task.mbpp_number is not None else args
+
+
+def _run_io_phase(sandbox: Sandbox, task: Task, program: str, expected: Expected, family: str,
+                  settings: TimeSettings, inputs: list, limits: list[float], lo: int, hi: int,
+                  comparator: Comparator, state: dict[str, Any]) -> None:
+    """One phase (inputs ``lo:hi``) in its own job; records the first failure in ``state["fail"]`` as
+    (status, input index or None when the program does not load, error)."""
+    # Exact text match is judged by digest; find_zero is judged by its oracle only.
+    fast = task.entry_point != "find_zero" or family != "humaneval"
+    if lo == hi:
+        return
+
+    def on_record(rec: dict) -> float | tuple[float, bytes] | None:
+        kind = rec.get("k")
+        i = rec.get("i")
+        if isinstance(i, int) and not isinstance(i, bool):
+            i += lo  # the job numbers its inputs from 0
+        if kind == "load":
+            if not rec.get("ok"):
+                state["fail"] = (rec.get("status", ERROR), None, rec.get("error"))
+                return STOP
+            return limits[lo] + GRACE
+        if kind == "ran" and i == state["passed"]:
+            return settings.timeout_per_task + GRACE  # time to encode and ship the output
+        if kind == "dig" and i == state["passed"]:  # a big output, offered by its digest
+            if fast and expected.exact_ok[i] and rec.get("d") == expected.digests[i]:
+                comparator.observe_exact(expected.floats[i])
+                state["passed"] += 1
+                if state["passed"] == hi:
+                    return STOP
+                return limits[i + 1] + GRACE, b"y"
+            return settings.timeout_per_task + GRACE, b"n"  # send the value: compare it
+        if kind not in ("out", "exc") or i != state["passed"]:
+            state["fail"] = (ERROR, state["passed"], f"unexpected record from the sandbox: {_short(rec, 120)}")
+            return STOP
+        if kind == "exc":
+            state["fail"] = (rec.get("status", FAIL), i, rec.get("error"))
+            return STOP
+        raw = rec.get("raw", b"")
+        if fast and expected.exact_ok[i] and rec.get("d") == expected.digests[i]:
+            comparator.observe_exact(expected.floats[i])
+        else:
+            try:
+                out = loads(raw)
+            except (ValueError, RecursionError):
+                state["fail"] = (FAIL, i, "unreadable output record")
+                return STOP
+            if isinstance(out, Opaque) and not comparator.accepts_opaque:
+                state["fail"] = (FAIL, i, f"wrong output: got {out!r}")
+                return STOP
+            if not comparator.check(out, expected.value(i), _args_of(task, inputs[i])):
+                state["fail"] = (FAIL, i, f"wrong output: got {_short(out, 200)}")
+                return STOP
+        state["passed"] += 1
+        if state["passed"] == hi:
+            return STOP
+        return limits[i + 1] + GRACE
+
+    wall = min(sum(limits[lo:hi]), settings.timeout_per_task)
+    wall += settings.min_time_limit + 2 * GRACE  # loading the program, starting the child
+    wall += settings.timeout_per_task  # encoding and shipping outputs (see the "ran" record)
+    job = {
+        "mode": "io",
+        "code": program,
+        "entry_point": task.entry_point,
+        "inputs": inputs[lo:hi],
+        "time_limits": limits[lo:hi],
+        "load_limit": settings.min_time_limit,
+        "mbpp_task": task.mbpp_number,
+        "as_set": family == "mbpp" and task.entry_point in MBPP_SET_EQ,
+        "big": BIG_OUTPUT,
+        "caller": "io",
+    }
+    ex = sandbox.execute(job, first_wait=settings.min_time_limit + GRACE, wall_timeout=wall, on_record=on_record)
+    state["seconds"] += ex.seconds
+    if state["fail"] is None and (unfinished := _unfinished(ex, state["passed"] - lo, hi - lo)) is not None:
+        status, _, error = unfinished
+        state["fail"] = (status, state["passed"], error)
 
 
 def check_script(sandbox: Sandbox, task: Task, program: str, settings: TimeSettings) -> Verdict:
@@ -205,7 +217,9 @@ def check_script(sandbox: Sandbox, task: Task, program: str, settings: TimeSetti
         return STOP if state["passed"] == len(tests) else limit + GRACE
 
     job = {"mode": "script", "code": code, "entry_point": task.entry_point, "tests": tests,
-           "time_limits": [limit] * len(tests), "load_limit": limit}
+           "time_limits": [limit] * len(tests), "load_limit": limit,
+           # how the official harness calls the program: HumanEval's check(candidate), MBPP's asserts
+           "caller": "check" if task.task_id.startswith("HumanEval/") else "asserts"}
     wall = limit * (len(tests) + 1) + 2 * GRACE
     ex = sandbox.execute(job, first_wait=limit + GRACE, wall_timeout=wall, on_record=on_record)
     verdict = Verdict(base_status=PASS, n_passed=state["passed"], n_tests=len(tests),

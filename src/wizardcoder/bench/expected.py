@@ -33,7 +33,7 @@ from wizardcoder.bench.execution.sandbox import STOP, Sandbox
 from wizardcoder.bench.oracles import MBPP_NOT_NONE
 from wizardcoder.errors import WizardCoderError
 
-FORMAT = 4
+FORMAT = 5  # 5: numpy scalars and top-level subclasses keep their type
 BIG_OUTPUT = 1 << 16  # bytes: a sample's output this large is first offered by its digest only
 
 

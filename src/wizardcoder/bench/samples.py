@@ -48,7 +48,32 @@ def build_program(task_prefix: str, kind: str, text: str, code: str | None = Non
         return text
     if kind == "completion":
         return task_prefix + text
-    return (task_prefix + "\n" + (code or "")) if task_prefix else (code or "")
+    if not task_prefix:
+        return code or ""
+    futures, rest = split_future_imports(code or "")
+    return futures + task_prefix + "\n" + rest
+
+
+def split_future_imports(code: str) -> tuple[str, str]:
+    """The code's leading ``from __future__`` imports, and the rest: code extracted from a response
+    runs after the task's prompt, and those imports must open the file (else a SyntaxError the
+    model did not write)."""
+    try:
+        body = parse(code).body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return "", code
+    docstring = bool(body) and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+        and isinstance(body[0].value.value, str)
+    taken: set[int] = set()
+    for node in body[int(docstring):]:
+        if not (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+            break
+        taken.update(range(node.lineno - 1, node.end_lineno or node.lineno))
+    if not taken:
+        return "", code
+    lines = code.splitlines(keepends=True)
+    head = "".join(lines[i] if lines[i].endswith("\n") else lines[i] + "\n" for i in sorted(taken))
+    return head, "".join(line for i, line in enumerate(lines) if i not in taken)
 
 
 def stub_program(task: Task) -> str:

