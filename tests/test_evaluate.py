@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import needs_data
 from wizardcoder.bench.checker import TimeSettings
 from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.bench.evaluate import EvalConfig, evaluate
@@ -43,8 +42,7 @@ def subset(benchmark: str, n: int = SUBSET):
     return list(load_dataset(benchmark).tasks.values())[:n]
 
 
-BENCHMARKS = ["humaneval", pytest.param("humaneval+", marks=needs_data), pytest.param("mbpp", marks=needs_data),
-              pytest.param("mbpp+", marks=needs_data)]
+BENCHMARKS = ["humaneval", "humaneval+", "mbpp", "mbpp+"]
 
 
 @pytest.mark.parametrize("benchmark", BENCHMARKS)
@@ -71,7 +69,6 @@ def test_canonical_solutions_pass_and_stubs_fail(tmp_path, benchmark):
     assert sandbox["isolation"] == "auto" and {"pid_namespace", "read_only_root", "no_capabilities"} <= set(sandbox)
 
 
-@needs_data
 def test_mutants_fail_where_plus_tests_catch_them(tmp_path):
     ds = load_dataset("humaneval+")
     # HumanEval/0 `has_close_elements`: `<` -> `<=` passes base tests, plus tests catch it.
@@ -85,7 +82,6 @@ def test_mutants_fail_where_plus_tests_catch_them(tmp_path):
     assert r[1]["base_status"] == "fail" and r[1]["failed_input"] and "wrong output" in r[1]["error"]
 
 
-@needs_data
 def test_find_zero_canonical_passes(tmp_path):
     t = load_dataset("humaneval+").tasks["HumanEval/32"]
     wrong = t.canonical.replace("    return x\n", "    return x + 0.5\n")
@@ -165,11 +161,10 @@ def test_bad_samples_give_one_line_errors_and_write_nothing(tmp_path, content, m
     assert not (tmp_path / "out" / "summary.json").exists()
 
 
-@needs_data
 def test_wrong_dataset_file_is_a_one_line_error(tmp_path):
-    from conftest import SHARED_DATA
+    from conftest import BENCH_DATA
 
-    proc = cli("eval", "-b", "humaneval+", "--dataset-path", str(SHARED_DATA / "HumanEval.jsonl.gz"))
+    proc = cli("eval", "-b", "humaneval+", "--dataset-path", str(BENCH_DATA / "HumanEval.jsonl.gz"))
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "is not a known HumanEval+ file" in proc.stderr
 
@@ -186,6 +181,7 @@ def test_existing_results_need_resume_or_overwrite(tmp_path):
     assert run(tmp_path, "humaneval", rows * 2, overwrite=True)["n_samples"] == 2
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_rows_and_resume_completes_without_duplicates(tmp_path):
     # 6 quick passing samples, then 6 slow ones (each sleeps 1.5 s): interrupt in the middle.
     fast = [{"task_id": f"HumanEval/{i}", "solution": t.canonical} for i, t in enumerate(subset("humaneval", 6))]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA, needs_data
+from conftest import CODE_ALPACA
 from wizardcoder.engines import Request, SamplingParams
 from wizardcoder.engines.resolve import resolve_model
 from wizardcoder.evol.fake_teacher import serve_in_thread
@@ -22,7 +22,7 @@ from wizardcoder.evol.seeds import read_seeds
 from wizardcoder.evol.state import open_store
 from wizardcoder.evol.teacher import OpenAIBackend, TeacherClient
 
-SEEDS = SHARED_DATA / "code_alpaca_2k.json"
+SEEDS = CODE_ALPACA
 WC = [sys.executable, "-m", "wizardcoder.cli"]
 
 
@@ -48,7 +48,6 @@ def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-@needs_data
 def test_two_rounds_lineage_and_files(teacher, tmp_path: Path) -> None:
     res = _evolve(tmp_path, teacher.base_url)
     assert res.exit_code == 0, res.output
@@ -89,7 +88,6 @@ def test_two_rounds_lineage_and_files(teacher, tmp_path: Path) -> None:
     assert kinds["evolve"] == 40 and kinds["answer"] <= kinds["judge"] <= 40
 
 
-@needs_data
 def test_load_dataset_reads_the_output(teacher, tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
     assert _evolve(tmp_path, teacher.base_url, limit=8).exit_code == 0
@@ -97,7 +95,6 @@ def test_load_dataset_reads_the_output(teacher, tmp_path: Path) -> None:
     assert {"instruction", "input", "output", "id", "parent_id", "round", "method"} <= set(ds.column_names)
 
 
-@needs_data
 def test_resume_adds_rounds_without_repeating_requests(teacher, tmp_path: Path) -> None:
     assert _evolve(tmp_path, teacher.base_url, "--rounds", "1", limit=10).exit_code == 0
     first = teacher.stats()["requests"]
@@ -113,7 +110,6 @@ def test_resume_adds_rounds_without_repeating_requests(teacher, tmp_path: Path) 
     assert recorded[0] == recorded[1] == teacher.stats()["requests"]
 
 
-@needs_data
 def test_resume_refuses_other_settings(teacher, tmp_path: Path) -> None:
     assert _evolve(tmp_path, teacher.base_url, limit=4).exit_code == 0
     res = _evolve(tmp_path, teacher.base_url, "--resume", "--seed", "7", limit=4)
@@ -122,7 +118,6 @@ def test_resume_refuses_other_settings(teacher, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "--resume continues it" in res.output
 
 
-@needs_data
 def test_faults_are_retried_to_the_same_result(tmp_path: Path) -> None:
     clean, stop = serve_in_thread()
     try:
@@ -272,7 +267,6 @@ def test_in_process_teacher(tmp_path: Path) -> None:
     assert any(r.status == "accepted" and r.output for r in rows)
 
 
-@needs_data
 def test_methods_weights_and_in_breadth(teacher, tmp_path: Path) -> None:
     res = _evolve(tmp_path, teacher.base_url, "--method", "constraints=0", "--method", "uncommon", "--in-breadth",
                   "--rounds", "1", "--no-decontam", limit=30)
@@ -284,7 +278,6 @@ def test_methods_weights_and_in_breadth(teacher, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "unknown method 'nosuch'" in bad.output
 
 
-@needs_data
 def test_rows_left_unfinished_by_failures_are_finished_by_resume(tmp_path: Path) -> None:
     flaky, stop = serve_in_thread(rate_500=0.5, fault_seed=5)
     try:

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from wizardcoder.evol.fake_teacher import serve_in_thread
 
 WC = [sys.executable, "-m", "wizardcoder.cli"]
@@ -48,6 +50,7 @@ def _ids(out: Path) -> list[str]:
     return [json.loads(line)["id"] for line in (out / "data.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_kill9_and_resume_equals_clean_run(tmp_path: Path) -> None:
     seeds = _seeds(tmp_path / "seeds.jsonl")
     server, stop = serve_in_thread(latency=0.03)
@@ -100,6 +103,7 @@ def test_kill9_and_resume_equals_clean_run(tmp_path: Path) -> None:
     assert clean_requests <= crashed_requests <= clean_requests + kills * CONCURRENCY, (clean_requests, crashed_requests)
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_and_resumes(tmp_path: Path) -> None:
     seeds = _seeds(tmp_path / "seeds.jsonl")
     server, stop = serve_in_thread(latency=0.05)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import SHARED_DATA, needs_data
+from conftest import BENCH_DATA, CODE_ALPACA
 from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.evol.decontam import Decontaminator, decontaminate
@@ -144,18 +144,17 @@ def test_an_unloadable_benchmark_is_an_error(tmp_path):
 @pytest.fixture(scope="module")
 def decon() -> Decontaminator:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WIZARDCODER_DATA_DIR", str(SHARED_DATA))
+        mp.setenv("WIZARDCODER_DATA_DIR", str(BENCH_DATA))
         return Decontaminator.from_benchmarks()
 
 
 def he0_docstring() -> str:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WIZARDCODER_DATA_DIR", str(SHARED_DATA))
+        mp.setenv("WIZARDCODER_DATA_DIR", str(BENCH_DATA))
         prompt = load_dataset("humaneval").tasks["HumanEval/0"].prompt
     return prompt.split('"""')[1]
 
 
-@needs_data
 def test_a_humaneval_docstring_is_found(decon):
     assert decon.tasks == 164 + 164 + 500 + 378 and decon.benchmarks == ["humaneval", "humaneval+", "mbpp", "mbpp+"]
     assert decon.ngrams > 30_000
@@ -166,10 +165,9 @@ def test_a_humaneval_docstring_is_found(decon):
     assert hit.ngram == "check if in given list of numbers are any two"
 
 
-@needs_data
 def test_an_mbpp_plus_solution_is_found(decon):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WIZARDCODER_DATA_DIR", str(SHARED_DATA))
+        mp.setenv("WIZARDCODER_DATA_DIR", str(BENCH_DATA))
         task = load_dataset("mbpp+").tasks["Mbpp/6"]
         only_plus = Decontaminator.from_benchmarks(["mbpp+"])
     solution = task.canonical[len(task.code_prefix):]
@@ -181,7 +179,6 @@ def test_an_mbpp_plus_solution_is_found(decon):
     assert hit is not None and (hit.benchmark, hit.task_id, hit.source) == ("mbpp+", "Mbpp/6", "solution")
 
 
-@needs_data
 def test_nine_matching_words_are_not_enough_at_n_10(decon):
     words = he0_docstring().split()
     assert decon.n == 10
@@ -190,9 +187,8 @@ def test_nine_matching_words_are_not_enough_at_n_10(decon):
     assert decon.check(row("y", f"zebra {ten} zebra")) is not None
 
 
-@needs_data
 def test_unrelated_code_alpaca_rows_are_clean(decon):
-    rows = json.loads((SHARED_DATA / "code_alpaca_2k.json").read_text())[:100]
+    rows = json.loads((CODE_ALPACA).read_text())[:100]
     kept, found = decontaminate(rows, decon)
     assert found == [] and kept == list(range(100))
 

@@ -12,11 +12,11 @@ import json
 
 import pytest
 
-from conftest import TEST_DATA, needs_data
+from conftest import TEST_DATA
 from wizardcoder.bench.checker import TimeSettings
 from wizardcoder.bench.evaluate import EvalConfig, evaluate
 
-pytestmark = [pytest.mark.slow, needs_data]
+pytestmark = [pytest.mark.slow]
 
 KNOWN = {
     "HumanEval/32": "evalplus 0.3.1 fails every find_zero solution (its oracle never records the pass)",

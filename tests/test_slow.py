@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from conftest import needs_data
 from test_evaluate import write_samples
 from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.bench.evaluate import EvalConfig, evaluate
@@ -15,8 +14,7 @@ from wizardcoder.bench.samples import stub_program as stub
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("benchmark", ["humaneval", pytest.param("humaneval+", marks=needs_data),
-                                       pytest.param("mbpp", marks=needs_data), pytest.param("mbpp+", marks=needs_data)])
+@pytest.mark.parametrize("benchmark", ["humaneval", "humaneval+", "mbpp", "mbpp+"])
 def test_whole_benchmark_canonical_and_stubs(tmp_path, benchmark):
     summary = evaluate(EvalConfig(benchmark, "canonical", output=tmp_path / "canon"), show_progress=False)
     failures = [json.loads(x) for x in (tmp_path / "canon" / "results.jsonl").read_text().splitlines()

@@ -225,6 +225,7 @@ def test_training_lowers_the_loss_and_writes_a_loadable_model(tiny: dict[str, Pa
     assert "a + b" in completion.text  # it learnt the answers' pattern (the random model: ~1 in 400^3)
 
 
+@pytest.mark.slow
 def test_lora_adapter_merge_and_merge_command(tiny: dict[str, Path], tmp_path: Path) -> None:
     from peft import PeftModel
 
@@ -259,6 +260,7 @@ def _cli_train(tiny_model: Path, data: Path, out: Path, *extra: str) -> list[str
             "--logging-steps", "1", "--report-to", "csv", *extra]
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tiny: dict[str, Path], tmp_path: Path) -> None:
     data = _data(tmp_path / "rows.jsonl")
     common = ("--max-steps", "30", "--save-steps", "3", "--keep-checkpoints")
@@ -376,6 +378,7 @@ def test_shipped_recipe_is_the_code_defaults_and_accelerate_configs_parse() -> N
     assert proc.returncode == 0 and "offload_param_device: cpu" in proc.stdout and "zero_stage: 3" in proc.stdout
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_and_resume_finishes(tiny: dict[str, Path], tmp_path: Path) -> None:
     data = _data(tmp_path / "rows.jsonl")
     out = tmp_path / "out"
@@ -399,6 +402,7 @@ def test_ctrl_c_exits_130_and_resume_finishes(tiny: dict[str, Path], tmp_path: P
     assert json.loads((out / "wizardcoder_train.json").read_text())["metrics"]["steps"] == 60
 
 
+@pytest.mark.slow
 def test_two_processes_keep_the_global_batch_and_match_one_process(tiny: dict[str, Path], tmp_path: Path) -> None:
     """torchrun with 2 CPU processes (DDP, gloo): accumulation halves, the losses equal one process's."""
     data = _data(tmp_path / "rows.jsonl")
@@ -419,6 +423,7 @@ def test_two_processes_keep_the_global_batch_and_match_one_process(tiny: dict[st
     assert l1 == pytest.approx(l2, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_qlora_without_a_gpu_and_merge_of_a_non_adapter_are_one_line_errors(tiny: dict[str, Path], tmp_path: Path) -> None:
     data = _data(tmp_path / "rows.jsonl")
     if not torch.cuda.is_available():

@@ -39,6 +39,7 @@ def converter() -> Path:
         pytest.skip(f"no llama.cpp converter and pip's index is unreachable: {e}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("family", "outtype", "add_bos"), [("llama", "f16", True), ("gpt_bigcode", "f32", False)])
 def test_export_loads_in_llama_cpp_and_matches_hf(converter: Path, tmp_path: Path, family: str, outtype: str,
                                                   add_bos: bool) -> None:

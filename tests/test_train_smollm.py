@@ -15,19 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA, needs_data
+from conftest import CODE_ALPACA
 from wizardcoder.engines import Request, SamplingParams
 from wizardcoder.engines.resolve import resolve_model
 from wizardcoder.prompting.template import format_prompt
 
-pytestmark = [pytest.mark.slow, needs_data]
+pytestmark = [pytest.mark.slow]
 WC = [sys.executable, "-m", "wizardcoder.cli"]
 ASK = [Request(prompt=format_prompt("Write a Python function that returns the square of a number."))]
 GREEDY = SamplingParams(max_tokens=80, temperature=0.0)
 
 
 def _train(out: Path, *extra: str, rows: int = 50) -> subprocess.CompletedProcess[str]:
-    cmd = [*WC, "train", "--model", "default", "--data", str(SHARED_DATA / "code_alpaca_2k.json"), "--limit", str(rows),
+    cmd = [*WC, "train", "--model", "default", "--data", str(CODE_ALPACA), "--limit", str(rows),
            "--output", str(out), "--epochs", "1", "--batch-size", "4", "--global-batch-size", "8", "--warmup-steps", "0",
            "--max-length", "512", "--logging-steps", "1", *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)

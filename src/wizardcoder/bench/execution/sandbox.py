@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import selectors
 import shutil
 import signal
@@ -43,6 +44,7 @@ from wizardcoder.errors import WizardCoderError
 RUNNER = Path(__file__).with_name("runner.py")
 
 STOP = None  # returned by an on_record callback to end the job early
+REAP_SECONDS = 30.0  # the longest a job's end waits for its killed processes to exit
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,20 @@ class _Killer:
                     os.killpg(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError, OSError):
                     pass
+
+    def wait_gone(self, timeout: float) -> None:
+        """Until the killed processes have exited (or ``timeout``). The first process of a PID
+        namespace exits only once every other process in it is gone: after this, the next job does
+        not share the process cap with a dying fork bomb."""
+        pending = {fd for fd in self.fds if fd is not None}
+        poller = select.poll()
+        for fd in pending:
+            poller.register(fd, select.POLLIN)
+        deadline = time.monotonic() + timeout
+        while pending and (left := deadline - time.monotonic()) > 0:
+            for fd, _ in poller.poll(left * 1000):
+                pending.discard(fd)
+                poller.unregister(fd)
 
     def close(self) -> None:
         for fd in self.fds:
@@ -572,6 +588,7 @@ class Sandbox:
             if killer is not None:
                 self._active.pop(id(killer), None)
                 killer.kill()
+                killer.wait_gone(REAP_SECONDS)
                 killer.close()
             # Whatever the child wrote before dying is still worth showing.
             if out_r in open_fds:
