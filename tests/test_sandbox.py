@@ -191,3 +191,22 @@ def test_isolation_off_still_runs_and_judges():
         assert not status["network"] and not status["pid_namespace"]
         assert script(sb, "def f(x):\n    return x + 1\n", "assert f(1) == 2").base_status == "pass"
         assert script(sb, "def f(x):\n    return x\n", "assert f(1) == 2").base_status == "fail"
+
+
+def test_io_phases_run_in_fresh_processes_and_a_task_without_inputs_still_loads_the_program(sandbox):
+    from wizardcoder.bench.checker import check_io
+    from wizardcoder.bench.expected import Expected
+
+    none = Expected(base_time=[], plus_time=[], digests=[], exact_ok=[], floats=[])
+    task = Task("T/0", "f", "", "")
+    assert check_io(sandbox, task, "def f(:\n", none, "humaneval", FAST, True).base_status == "error"
+    assert check_io(sandbox, task, "def f(x):\n    return x\n", none, "humaneval", FAST, True).plus_status == "pass"
+    # Module state does not carry over from base to plus: each phase has its own process.
+    from wizardcoder.bench.execution.codec import fingerprint
+
+    task = Task("T/1", "f", "", "", base_inputs=[[1]], plus_inputs=[[1]])
+    one = Expected(base_time=[0.0], plus_time=[0.0], digests=[fingerprint(1)[0]] * 2, exact_ok=[True] * 2,
+                   floats=[False] * 2)
+    counter = "calls = 0\ndef f(x):\n    global calls\n    calls += 1\n    return calls\n"
+    verdict = check_io(sandbox, task, counter, one, "humaneval", FAST, True)
+    assert (verdict.base_status, verdict.plus_status, verdict.n_passed) == ("pass", "pass", 2), verdict

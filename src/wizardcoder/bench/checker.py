@@ -122,8 +122,8 @@ def _run_io_phase(sandbox: Sandbox, task: Task, program: str, expected: Expected
     (status, input index or None when the program does not load, error)."""
     # Exact text match is judged by digest; find_zero is judged by its oracle only.
     fast = task.entry_point != "find_zero" or family != "humaneval"
-    if lo == hi:
-        return
+    if lo == hi and lo > 0:
+        return  # no plus inputs (the base phase always runs: a program that does not load fails)
 
     def on_record(rec: dict) -> float | tuple[float, bytes] | None:
         kind = rec.get("k")
@@ -134,7 +134,7 @@ def _run_io_phase(sandbox: Sandbox, task: Task, program: str, expected: Expected
             if not rec.get("ok"):
                 state["fail"] = (rec.get("status", ERROR), None, rec.get("error"))
                 return STOP
-            return limits[lo] + GRACE
+            return limits[lo] + GRACE if lo < hi else STOP
         if kind == "ran" and i == state["passed"]:
             return settings.timeout_per_task + GRACE  # time to encode and ship the output
         if kind == "dig" and i == state["passed"]:  # a big output, offered by its digest
