@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from wizardcoder import __version__
+from wizardcoder import __version__, outlock
 from wizardcoder.bench.checker import PASS, TimeSettings, Verdict, check_io, check_script
 from wizardcoder.bench.datasets import Dataset, load_dataset
 from wizardcoder.bench.execution.sandbox import Limits, Sandbox
@@ -74,13 +74,20 @@ def _manifest(cfg: EvalConfig, dataset: Dataset, samples_md5: str) -> dict[str, 
 
 
 def _finished(out: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
-    """The summary of a complete earlier run of the same job, if there is one."""
+    """The summary of a complete earlier run of the same job, if there is one: the manifest and the
+    summary itself must both name these samples, this dataset and these settings."""
     try:
-        if json.loads((out / MANIFEST).read_text()) == manifest:
-            return json.loads((out / SUMMARY).read_text())
+        if json.loads((out / MANIFEST).read_text()) != manifest:
+            return None
+        summary = json.loads((out / SUMMARY).read_text())
     except (OSError, ValueError):
-        pass
-    return None
+        return None
+    if not isinstance(summary, dict) or any(summary.get(k) != manifest[k] for k in ("benchmark", "dataset_md5",
+                                                                                     "samples_md5", "postprocess")):
+        return None
+    if summary.get("settings", {}).get("time") != manifest["time"]:
+        return None
+    return summary
 
 
 def _prepare_output(out: Path, cfg: EvalConfig, manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -165,8 +172,8 @@ def _abort_on_sigint(sandbox: Sandbox) -> Iterator[None]:
 
 
 def evaluate(cfg: EvalConfig, console: Console | None = None, show_progress: bool = True) -> dict[str, Any]:
-    """Score a samples file on one benchmark; returns the summary (also written to disk)."""
-    console = console or Console(stderr=True)
+    """Score a samples file on one benchmark; returns the summary (also written to disk). The output
+    directory is locked for the whole run: a second writer is refused (``outlock``)."""
     t0 = time.monotonic()
     dataset = load_dataset(cfg.benchmark, cfg.dataset_path, cfg.dataset_version)
     if cfg.samples == CANONICAL:
@@ -179,6 +186,12 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, show_progress: boo
             f"{cfg.samples}: samples cover {len(covered)} of {len(dataset.tasks)} {cfg.benchmark} tasks; "
             f"pass --partial to score only those"
         )
+    with outlock.hold(cfg.output_dir()):  # after the checks: bad input leaves no output behind
+        return _evaluate(cfg, console or Console(stderr=True), show_progress, dataset, samples, samples_md5, t0)
+
+
+def _evaluate(cfg: EvalConfig, console: Console, show_progress: bool, dataset: Dataset, samples: list[Sample],
+              samples_md5: str, t0: float) -> dict[str, Any]:
     out = cfg.output_dir()
     manifest = _manifest(cfg, dataset, samples_md5)
     if (finished := _finished(out, manifest)) is not None and not cfg.overwrite:

@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
+from wizardcoder import outlock
 from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.bench.prompts import build_instruction
 from wizardcoder.engines.batch import Job, generate_file
@@ -69,10 +70,12 @@ def generate_samples(
                       f" · max {params.max_tokens} tokens", highlight=False)
         return eng.open(ref)
 
-    stats = generate_file(open_engine, jobs, params, samples, n_samples=n_samples, resume=resume, overwrite=overwrite,
-                          job_info={"model": ref.location, "engine": engine_name, "benchmark": benchmark,
-                                    "dataset_md5": dataset.md5, "prompt_format": fmt},
-                          console=console, show_progress=show_progress, description=f"generate {benchmark}")
+    with outlock.hold(out):  # the evaluation's directory: one writer at a time
+        stats = generate_file(open_engine, jobs, params, samples, n_samples=n_samples, resume=resume,
+                              overwrite=overwrite, job_info={"model": ref.location, "engine": engine_name,
+                                                             "benchmark": benchmark, "dataset_md5": dataset.md5,
+                                                             "prompt_format": fmt},
+                              console=console, show_progress=show_progress, description=f"generate {benchmark}")
     if stats["generated"]:
         rate = stats["completion_tokens"] / max(stats["seconds"], 1e-9)
         console.print(f"generated {stats['generated']} samples in {stats['seconds']:.1f} s ({rate:.0f} tokens/s); "

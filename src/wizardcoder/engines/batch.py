@@ -21,6 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
+from wizardcoder import outlock
 from wizardcoder.engines.base import Engine, Request, SamplingParams
 from wizardcoder.errors import PromptTooLong, WizardCoderError, at
 from wizardcoder.jsonl import atomic_write_json, iter_jsonl, read_bytes, read_jsonl_tolerant
@@ -108,8 +109,28 @@ def generate_file(
     """Generate ``n_samples`` completions per job into ``output``; returns counts and speed.
 
     ``open_engine`` is called only when something is left to generate; ``job_info`` (the model,
-    engine, prompt format...) is recorded beside the output and must match on ``resume``.
+    engine, prompt format...) is recorded beside the output and must match on ``resume``. The output
+    file is locked while this runs (``outlock``).
     """
+    with outlock.hold(output, is_dir=False):
+        return _generate_file(open_engine, jobs, params, output, n_samples=n_samples, job_info=job_info, resume=resume,
+                              overwrite=overwrite, console=console, show_progress=show_progress, description=description)
+
+
+def _generate_file(
+    open_engine: Callable[[], Engine],
+    jobs: list[Job],
+    params: SamplingParams,
+    output: Path,
+    *,
+    n_samples: int,
+    job_info: dict[str, Any] | None,
+    resume: bool,
+    overwrite: bool,
+    console: Console | None,
+    show_progress: bool,
+    description: str,
+) -> dict[str, Any]:
     console = console or Console(stderr=True)
     meta_path = output.with_name(output.name + ".run.json")
     meta = {"params": asdict(params), "n_samples": n_samples,

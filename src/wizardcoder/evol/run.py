@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from wizardcoder import outlock
 from wizardcoder.engine_options import EngineArgs
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.evol.export import ALPACA_FILE, DATA_FILE, ELIMINATED_FILE, REMOVED_FILE, ExportSummary, export
@@ -175,7 +176,15 @@ async def _evolve(job: EvolveJob, store: Store, backend: Backend, console: Conso
 
 
 def run_evolve(job: EvolveJob, console: Console | None = None) -> EvolveResult:
-    """Run (or continue) the job to the end, then write the dataset files."""
+    """Run (or continue) the job to the end, then write the dataset files. The run directory is
+    locked meanwhile: a second writer is refused (``outlock``)."""
+    if job.output.exists() and not job.output.is_dir():
+        raise WizardCoderError(f"{job.output}: not a directory")
+    with outlock.hold(job.output):
+        return _run_evolve(job, console)
+
+
+def _run_evolve(job: EvolveJob, console: Console | None) -> EvolveResult:
     from wizardcoder.evol.decontam import Decontaminator
 
     _prepare_dir(job)

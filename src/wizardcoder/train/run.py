@@ -14,6 +14,7 @@ other settings or other data, as a silent mix would produce a model nobody can r
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -27,6 +28,7 @@ from typing import Any
 
 from rich.console import Console
 
+from wizardcoder import outlock
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.jsonl import atomic_write_json
 from wizardcoder.train.config import TrainConfig
@@ -119,14 +121,16 @@ def _check_output(cfg: TrainConfig, resume: bool, overwrite: bool, data_sha: str
         if saved.get("data_sha256") != data_sha:
             raise WizardCoderError(f"{out}: --resume with different data ({cfg.data} changed since the run began)")
         return last_checkpoint(out / "checkpoints")
-    if out.exists() and any(out.iterdir()):
+    entries = [p for p in out.iterdir() if p.name != outlock.LOCK_NAME] if out.exists() else []
+    if entries:
         if not record.is_file():
             raise WizardCoderError(f"{out}: exists and is not empty (choose a new --output)")
         saved = json.loads(record.read_text())
         if not overwrite:
             hint = "--resume to continue it, or " if saved.get("status") != "finished" else ""
             raise WizardCoderError(f"{out}: holds a training run ({saved.get('status')}): {hint}--overwrite to start over")
-        shutil.rmtree(out)
+        for entry in entries:  # everything but the lock this run holds
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     return None
 
 
@@ -184,8 +188,18 @@ def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, c
     world, is_main = _world()
     if not is_main:  # one voice under accelerate / torchrun: rank 0 reports and writes
         console = Console(file=io.StringIO())
+    if out.exists() and not out.is_dir():
+        raise WizardCoderError(f"{out}: not a directory")
     # The cheap checks first: a bad row, a taken output dir or a changed resume fail in a second.
-    rows, eval_rows, skipped = _read(cfg)
+    rows, eval_rows, skipped = _read(cfg)  # before the lock: bad rows leave no output behind
+    # One writer per output directory: rank 0 holds the lock for the whole run (``outlock``).
+    with outlock.hold(out) if is_main else contextlib.nullcontext():
+        return _run_train(cfg, resume, overwrite, console, out, world, is_main, (rows, eval_rows, skipped))
+
+
+def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console, out: Path, world: int,
+               is_main: bool, data: tuple[list[Any], list[Any], list[str]]) -> TrainResult:
+    rows, eval_rows, skipped = data
     data_sha = file_sha256(data_file(cfg.data))
     if is_main:
         checkpoint = _check_output(cfg, resume, overwrite, data_sha)
