@@ -58,6 +58,8 @@ def split_future_imports(code: str) -> tuple[str, str]:
     """The code's leading ``from __future__`` imports, and the rest: code extracted from a response
     runs after the task's prompt, and those imports must open the file (else a SyntaxError the
     model did not write)."""
+    if "__future__" not in code:  # the common case, without a parse
+        return "", code
     try:
         body = parse(code).body
     except (SyntaxError, ValueError, MemoryError, RecursionError):
