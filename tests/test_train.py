@@ -348,8 +348,12 @@ def test_recipe_errors_and_precedence(tmp_path: Path) -> None:
     recipe.write_text("lora: [1\n")
     with pytest.raises(WizardCoderError, match=r"r\.yaml:\d+: invalid YAML"):
         build_config(recipe, {})
-    with pytest.raises(WizardCoderError, match="packing must be one of"):
+    with pytest.raises(WizardCoderError, match="packing .* must be one of"):
         build_config(None, {"packing": "tight"})
+    recipe.write_text("max_steps: -1\n")
+    with pytest.raises(WizardCoderError, match=r"r\.yaml: max_steps \(--max-steps\) must be at least 1, got -1"):
+        build_config(recipe, {})
+    assert build_config(recipe, {"max_steps": 3}).max_steps == 3  # the flag wins over the file
 
 
 def test_shipped_recipe_is_the_code_defaults_and_accelerate_configs_parse() -> None:

@@ -137,6 +137,12 @@ def eval_cmd(
         _fail("give --samples (score a file) or --model (generate, then score), not both")
     elif limit is not None or n_samples != 1:
         _fail("--limit and --n-samples apply when generating with --model, not to a --samples file")
+    from wizardcoder.settings import check_number
+
+    try:
+        check_number("memory_limit", memory_limit, ge=0.1)
+    except WizardCoderError as exc:
+        _fail(str(exc))
     cfg = EvalConfig(
         benchmark=benchmark.value,
         samples=samples,
@@ -173,6 +179,9 @@ def generate(
     n_samples: Annotated[int, typer.Option(min=1, help="Completions per prompt (use --temperature > 0).")] = 1,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run of the same job.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start the output file again.")] = False,
+    reproducible: Annotated[bool, typer.Option(help="Prompts in fixed groups of --parallel / --batch-size, so "
+                            "that a resumed run's answers equal an uninterrupted run's (llama.cpp, transformers). "
+                            "--no-reproducible: one continuous batch.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Batch generation: one output row per prompt and sample, resumable."""
@@ -187,7 +196,8 @@ def generate(
         params = eng.sampling(ref)
         stats = generate_file(lambda: eng.open(ref), jobs, params, output, n_samples=n_samples, resume=resume,
                               overwrite=overwrite, console=err_console, show_progress=not quiet,
-                              job_info={"model": ref.location, "engine": eng.engine_for(ref), "prompt_format": fmt})
+                              job_info={"model": ref.location, "engine": eng.engine_for(ref), "prompt_format": fmt},
+                              reproducible=reproducible)
     except WizardCoderError as exc:
         _fail(str(exc), 130 if str(exc).startswith("interrupted") else 2)
     rate = stats["completion_tokens"] / max(stats["seconds"], 1e-9)
@@ -533,7 +543,8 @@ def train(
     config: Annotated[Path | None, typer.Option("--config", help="A YAML recipe (field names as in "
                       "`wizardcoder train-config recipe`); flags win over it.")] = None,
     epochs: Annotated[float | None, typer.Option(min=0.0, rich_help_panel=RECIPE, help="[default: 3]")] = None,
-    max_steps: Annotated[int | None, typer.Option(rich_help_panel=RECIPE, help="Optimizer steps; overrides --epochs.")] = None,
+    max_steps: Annotated[int | None, typer.Option(min=1, rich_help_panel=RECIPE,
+                                                  help="Optimizer steps; overrides --epochs.")] = None,
     lr: Annotated[float | None, typer.Option("--lr", rich_help_panel=RECIPE, help="Peak learning rate [default: 2e-5].")] = None,
     warmup_steps: Annotated[int | None, typer.Option(min=0, rich_help_panel=RECIPE, help="[default: 30]")] = None,
     batch_size: Annotated[int | None, typer.Option(min=1, rich_help_panel=RECIPE, help="Rows per device and step "
@@ -733,12 +744,64 @@ def _available_offline(name: str, version: str) -> bool:
     return (cache_dir() / "datasets" / v.filenames[0]).exists()
 
 
-def run() -> None:
+def _one_line(message: str, code: int) -> None:
+    err_console.print(f"[red]error:[/red] {' '.join(message.split())}", highlight=False, soft_wrap=True, markup=True)
+    raise SystemExit(code)
+
+
+def _user_error(exc: BaseException, output: Path | None) -> str | None:
+    """The one line for a failure the user can act on; None for a bug. Groups (asyncio task groups)
+    are searched for their first such failure."""
+    import sqlite3
+
+    from wizardcoder.errors import describe_os_error, describe_sqlite_error
+
+    if isinstance(exc, BaseExceptionGroup):
+        for leaf in exc.exceptions:
+            found = _user_error(leaf, getattr(leaf, "output", None) or output)
+            if found is not None:
+                return found
+        return None
+    if isinstance(exc, WizardCoderError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return describe_os_error(exc, output)
+    if isinstance(exc, sqlite3.Error):
+        return describe_sqlite_error(exc, output)
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply to process"
+    if isinstance(exc, MemoryError):
+        return "out of memory (an input too large, or limits too low for this job)"
+    return None
+
+
+def run(argv: list[str] | None = None) -> None:
+    """The ``wizardcoder`` command. Every failure ends as one line on stderr and an exit code: 2 for bad
+    input, a bad option or an operating-system refusal (a full disk, a read-only or immutable path),
+    130 for an interrupt; no traceback is shown, and what a command wrote so far stays resumable."""
+    from typer import _click as click  # typer's own copy of click, whose exceptions it raises
+
+    command = typer.main.get_command(app)
     try:
-        app()
-    except WizardCoderError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        code = command.main(args=argv, prog_name="wizardcoder", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError:  # a bare `wizardcoder evolve`: its help, already printed
         raise SystemExit(2) from None
+    except click.exceptions.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "wizardcoder"
+        _one_line(f"{exc.format_message()} (see {where} --help)", 2)
+    except click.exceptions.ClickException as exc:
+        _one_line(exc.format_message(), exc.exit_code)
+    except typer.Abort:
+        _one_line("interrupted", 130)
+    except BrokenPipeError:  # `| head` closed our output: nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
+    except Exception as exc:
+        message = _user_error(exc, getattr(exc, "output", None))
+        if message is None:
+            raise  # a bug: its traceback is what a report needs
+        _one_line(message, 2)
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

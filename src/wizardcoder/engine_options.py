@@ -70,6 +70,20 @@ class EngineArgs:
     retries: Annotated[int, typer.Option(min=0, rich_help_panel=PANEL, help="openai: retries (exponential backoff, "
                                          "Retry-After honoured) on connection errors, 408, 409, 429 and 5xx.")] = 5
 
+    def __post_init__(self) -> None:
+        from wizardcoder.settings import check_number
+
+        check_number("max_tokens", self.max_tokens, ge=1, integer=True)
+        check_number("temperature", self.temperature, ge=0)
+        check_number("top_p", self.top_p, ge=0, le=1)
+        check_number("seed", self.seed, ge=0, integer=True, optional=True)
+        check_number("n_ctx", self.n_ctx, ge=16, integer=True, optional=True)
+        check_number("threads", self.threads, ge=1, integer=True, optional=True)
+        for name in ("parallel", "batch_size", "concurrency"):
+            check_number(name, getattr(self, name), ge=1, integer=True)
+        check_number("timeout", self.timeout, gt=0)
+        check_number("retries", self.retries, ge=0, integer=True)
+
     def resolve(self) -> Any:
         from wizardcoder.engines import resolve_model
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -22,3 +23,47 @@ class PromptTooLong(WizardCoderError):
     def __init__(self, index: int, message: str) -> None:
         super().__init__(f"request {index}: {message}")
         self.index, self.detail = index, message
+
+
+_OS_ADVICE = {  # what to do, after the system's own words
+    errno.ENOSPC: "free space, then rerun with --resume (what was written is kept)",
+    errno.EDQUOT: "free space, then rerun with --resume (what was written is kept)",
+    errno.EROFS: "choose an output on a writable disk",
+    errno.EACCES: "choose an output you may write to, or fix its permissions",
+    errno.EPERM: "an immutable or protected path? choose another output",
+    errno.EEXIST: "remove it or choose another path",
+    errno.EISDIR: "give a file path, not a directory",
+    errno.ENOTDIR: "a part of the path is a file, not a directory: choose another path",
+    errno.ENAMETOOLONG: "choose a shorter path",
+    errno.EMFILE: "raise `ulimit -n` or lower the parallelism",
+    errno.EIO: "check the disk, then rerun with --resume",
+}
+
+
+def describe_os_error(exc: OSError, fallback: str | Path | None = None) -> str:
+    """One line for an operating-system refusal: the path (or ``fallback``, the output being written),
+    the system's reason and what to do."""
+    path = exc.filename if exc.filename is not None else fallback
+    reason = (exc.strerror or str(exc) or type(exc).__name__).lower()
+    advice = _OS_ADVICE.get(exc.errno or -1)
+    text = f"{reason}; {advice}" if advice else reason
+    return f"{path}: {text}" if path is not None else text
+
+
+_SQLITE_ADVICE = {  # primary result codes of SQLite (https://sqlite.org/rescode.html)
+    13: "the disk is full: free space, then rerun with --resume (finished requests are kept)",
+    10: "a disk input/output error: check the disk, then rerun with --resume",
+    8: "the run's database is read-only: choose an output you may write to",
+    14: "cannot open the run's database: choose an output you may write to",
+    11: "the run's database is damaged: start over with --overwrite, or use another --output",
+    26: "not an SQLite database: start over with --overwrite, or use another --output",
+}
+
+
+def describe_sqlite_error(exc: Exception, output: str | Path | None = None) -> str | None:
+    """One line for an SQLite failure caused by the machine or the file (None: a bug, worth its traceback)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    advice = _SQLITE_ADVICE.get(code & 0xFF) if isinstance(code, int) else None
+    if advice is None:
+        return None
+    return f"{output}: {exc}; {advice.split(': ', 1)[1]}" if output is not None else f"{exc}; {advice}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import fcntl
 import json
 import os
@@ -24,7 +25,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from wizardcoder.errors import WizardCoderError
+from wizardcoder.errors import WizardCoderError, describe_os_error
 
 LOCK_NAME = ".wizardcoder.lock"
 
@@ -51,6 +52,10 @@ def hold(output: str | Path, *, is_dir: bool = True) -> Iterator[None]:
             _held[key] = 1
     try:
         yield
+    except Exception as exc:  # a failed write may name no file: the CLI's one line says which output it was
+        if getattr(exc, "output", None) is None:
+            exc.output = Path(output)  # type: ignore[attr-defined]
+        raise
     finally:
         with _guard:
             _held[key] -= 1
@@ -65,7 +70,7 @@ def _acquire(path: Path, output: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        raise WizardCoderError(f"{output}: cannot use as an output ({exc.strerror or exc})") from None
+        raise WizardCoderError(f"{output}: cannot be an output: {_why(path.parent, exc)}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -84,6 +89,15 @@ def _acquire(path: Path, output: Path) -> int:
     except OSError:
         pass  # the lock holds without its description
     return fd
+
+
+def _why(directory: Path, exc: OSError) -> str:
+    for p in (directory, *directory.parents):  # the usual cause: a file where a directory should be
+        if p.exists():
+            if not p.is_dir():
+                return f"{p} is a file, not a directory"
+            break
+    return describe_os_error(exc, None) if exc.errno != errno.ENOENT else f"{exc.strerror.lower()} (cannot create it there)"
 
 
 def _describe(fd: int) -> str:

@@ -23,7 +23,8 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:.1f}/s" if speed else "-/s", style="progress.data.speed")
 
 
-def make_progress(console: Console) -> Progress:
+def make_progress(console: Console, enabled: bool = True) -> Progress:
+    """``enabled=False`` (``--quiet``): nothing at all is printed, not even the display's closing newline."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -35,4 +36,5 @@ def make_progress(console: Console) -> Progress:
         TimeRemainingColumn(),
         console=console,
         transient=False,
+        disable=not enabled,
     )

@@ -7,14 +7,13 @@ row is a one-line error naming file, line and field.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wizardcoder.errors import WizardCoderError, at
-from wizardcoder.jsonl import read_bytes
+from wizardcoder.jsonl import check_encoding, iter_array, parse, read_bytes
 
 
 @dataclass(frozen=True)
@@ -31,47 +30,19 @@ class RecordFile:
     skipped: list[str] = field(default_factory=list)  # lenient mode: why each bad row was left out
 
 
-def _json_array(path: Path, text: str) -> Iterator[tuple[int, Any]]:
-    """The elements of a JSON array with the line each one starts on."""
-    dec = json.JSONDecoder()
-    i = text.index("[") + 1
-    line = text.count("\n", 0, i) + 1
-    n = len(text)
-    while True:
-        j = i
-        while j < n and text[j] in " \t\r\n,":
-            j += 1
-        line += text.count("\n", i, j)
-        if j >= n:
-            raise at(path, line, None, "invalid JSON: the array is not closed")
-        if text[j] == "]":
-            return
-        try:
-            obj, end = dec.raw_decode(text, j)
-        except json.JSONDecodeError as exc:
-            raise at(path, exc.lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-        yield line, obj
-        line += text.count("\n", j, end)
-        i = end
-
-
 def iter_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """``(line, object)`` for each row; an unparseable JSONL line is yielded as its error."""
-    data = read_bytes(path)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise at(path, data.count(b"\n", 0, exc.start) + 1, None, "not UTF-8 text") from None
-    if text.lstrip().startswith("["):
-        yield from _json_array(path, text)
+    data = check_encoding(path, read_bytes(path))
+    if data.lstrip().startswith(b"["):
+        yield from iter_array(path, data)
         return
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
         try:
-            yield lineno, json.loads(raw)
-        except json.JSONDecodeError as exc:  # passed on: lenient mode skips one bad line and goes on
-            yield lineno, at(path, lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            yield lineno, parse(raw, path, lineno)
+        except WizardCoderError as exc:  # passed on: lenient mode skips one bad line and goes on
+            yield lineno, exc
 
 
 def parse_record(path: Path, line: int, row: Any, require_output: bool) -> Record:

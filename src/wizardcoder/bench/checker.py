@@ -16,6 +16,7 @@ from wizardcoder.bench.execution.codec import Opaque, loads, mbpp_deserialize
 from wizardcoder.bench.execution.sandbox import STOP, Execution, Sandbox
 from wizardcoder.bench.expected import BIG_OUTPUT, Expected
 from wizardcoder.bench.oracles import MBPP_SET_EQ, Comparator
+from wizardcoder.settings import check_number
 
 PASS, FAIL, TIMEOUT, ERROR = "pass", "fail", "timeout", "error"
 GRACE = 1.0  # seconds the harness adds to a child-side time limit before it kills
@@ -29,6 +30,12 @@ class TimeSettings:
     time_limit_factor: float = 4.0
     timeout_per_task: float = 60.0  # cap on one phase's total, as evalplus's per-task timeout
     script_time_limit: float = 10.0  # HumanEval/MBPP test snippets (no canonical times to scale)
+
+    def __post_init__(self) -> None:
+        check_number("min_time_limit", self.min_time_limit, ge=0.05)
+        check_number("time_limit_factor", self.time_limit_factor, ge=1)
+        check_number("timeout_per_task", self.timeout_per_task, ge=1)
+        check_number("script_time_limit", self.script_time_limit, ge=0.05)
 
     def per_input(self, canonical_times: list[float]) -> list[float]:
         return [max(self.min_time_limit, self.time_limit_factor * t) for t in canonical_times]

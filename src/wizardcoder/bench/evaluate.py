@@ -32,8 +32,9 @@ from wizardcoder.bench.expected import expected_outputs
 from wizardcoder.bench.metrics import mean_pass_at_k
 from wizardcoder.bench.samples import CANONICAL, Sample, canonical_samples, load_samples
 from wizardcoder.errors import WizardCoderError
-from wizardcoder.jsonl import atomic_write_json, atomic_write_jsonl, read_jsonl_tolerant
+from wizardcoder.jsonl import atomic_write_json, atomic_write_jsonl, read_json, read_jsonl_tolerant
 from wizardcoder.progress import make_progress
+from wizardcoder.settings import check_choice, check_number
 
 RESULTS, SUMMARY, MANIFEST = "results.jsonl", "summary.json", "run.json"
 
@@ -54,6 +55,12 @@ class EvalConfig:
     partial: bool = False
     dedup: bool = True
     label: str | None = None
+
+    def __post_init__(self) -> None:
+        check_number("workers", self.workers, ge=1, integer=True)
+        check_choice("postprocess", self.postprocess, ("wizardcoder", "evalplus", "none"))
+        if self.resume and self.overwrite:
+            raise WizardCoderError("--resume and --overwrite exclude each other")
 
     def output_dir(self) -> Path:
         if self.output is not None:
@@ -77,10 +84,10 @@ def _finished(out: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
     """The summary of a complete earlier run of the same job, if there is one: the manifest and the
     summary itself must both name these samples, this dataset and these settings."""
     try:
-        if json.loads((out / MANIFEST).read_text()) != manifest:
+        if read_json(out / MANIFEST) != manifest:
             return None
-        summary = json.loads((out / SUMMARY).read_text())
-    except (OSError, ValueError):
+        summary = read_json(out / SUMMARY)
+    except WizardCoderError:
         return None
     if not isinstance(summary, dict) or any(summary.get(k) != manifest[k] for k in ("benchmark", "dataset_md5",
                                                                                      "samples_md5", "postprocess")):
@@ -101,11 +108,11 @@ def _prepare_output(out: Path, cfg: EvalConfig, manifest: dict[str, Any]) -> lis
     rows: list[dict[str, Any]] = []
     if existing and cfg.resume:
         try:
-            old = json.loads(man.read_text())
-        except (OSError, ValueError):
+            old = read_json(man) if man.exists() else None
+        except WizardCoderError:
             old = None
         if old != manifest:
-            changed = sorted(k for k in manifest if old is None or old.get(k) != manifest[k])
+            changed = sorted(k for k in manifest if not isinstance(old, dict) or old.get(k) != manifest[k])
             raise WizardCoderError(
                 f"{man}: cannot resume: the run differs in {', '.join(changed) or 'its manifest'}; "
                 f"use --overwrite or another --output"
@@ -206,8 +213,7 @@ def _evaluate(cfg: EvalConfig, console: Console, show_progress: bool, dataset: D
     family = cfg.benchmark.rstrip("+")
     extra: dict[str, Any] = {}
 
-    with Sandbox(cfg.limits) as sandbox, make_progress(console) as progress, _abort_on_sigint(sandbox):
-        progress.disable = not show_progress
+    with Sandbox(cfg.limits) as sandbox, make_progress(console, show_progress) as progress, _abort_on_sigint(sandbox):
         extra["sandbox"] = {"isolation": cfg.limits.isolation, **sandbox.ensure_started()}
         missing = [k for k, v in extra["sandbox"].items() if v is False]
         if missing and show_progress:

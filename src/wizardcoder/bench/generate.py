@@ -1,7 +1,8 @@
 """A model's answers to a benchmark: prompts -> engine -> ``samples.jsonl`` (evalplus format).
 
 The samples file sits in the evaluation's output directory and is written as answers arrive,
-so an interrupted run keeps them and ``--resume`` generates only the missing ones.
+so an interrupted run keeps them and ``--resume`` generates only the missing ones (with the rest of
+their fixed chunk, not written again: the answers equal an uninterrupted run's).
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ def generate_samples(
     console: Console | None = None,
     show_progress: bool = True,
     stop_after_code: bool = True,
+    reproducible: bool = True,
 ) -> tuple[Path, str, Path]:
-    """Generate (or finish generating) the samples; returns (samples file, model label, output dir)."""
+    """Generate (or finish generating) the samples; returns (samples file, model label, output dir).
+
+    ``reproducible``: fixed chunks of requests, so that a resumed run's answers equal an uninterrupted
+    run's (llama.cpp and transformers; see :mod:`wizardcoder.engines.batch`).
+    """
     ref = eng.resolve()
     fmt = eng.prompt_format_for(ref)
     params = dataclasses.replace(eng.sampling(ref), stop_after_code=stop_after_code)
@@ -75,7 +81,8 @@ def generate_samples(
                               overwrite=overwrite, job_info={"model": ref.location, "engine": engine_name,
                                                              "benchmark": benchmark, "dataset_md5": dataset.md5,
                                                              "prompt_format": fmt},
-                              console=console, show_progress=show_progress, description=f"generate {benchmark}")
+                              console=console, show_progress=show_progress, description=f"generate {benchmark}",
+                              reproducible=reproducible)
     if stats["generated"]:
         rate = stats["completion_tokens"] / max(stats["seconds"], 1e-9)
         console.print(f"generated {stats['generated']} samples in {stats['seconds']:.1f} s ({rate:.0f} tokens/s); "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,8 @@ from typing import Any
 from rich.table import Table
 
 from wizardcoder.bench.evaluate import SUMMARY
-from wizardcoder.errors import WizardCoderError
+from wizardcoder.errors import WizardCoderError, at
+from wizardcoder.jsonl import read_json_object
 from wizardcoder.prompting.registry import FAMILY, PEERS, find
 
 COLUMNS = ("HumanEval", "HumanEval+", "MBPP", "MBPP+")
@@ -42,15 +42,35 @@ def read_summaries(paths: Iterable[Path]) -> list[dict[str, Any]]:
     """summary.json files, given directly or as the directories holding them (searched recursively)."""
     found: list[dict[str, Any]] = []
     for p in paths:
+        if not p.exists():
+            raise WizardCoderError(f"{p}: no such file or directory")
         files = [p] if p.is_file() else sorted(p.rglob(SUMMARY))
         if not files:
             raise WizardCoderError(f"{p}: no {SUMMARY} here (is the evaluation finished?)")
         for f in files:
-            try:
-                found.append(json.loads(f.read_text()))
-            except (OSError, ValueError) as exc:
-                raise WizardCoderError(f"{f}: unreadable summary ({exc})") from None
+            found.append(check_summary(f, read_json_object(f, "an evaluation summary")))
     return found
+
+
+def check_summary(path: Path, s: dict[str, Any]) -> dict[str, Any]:
+    """The fields the card's table reads, with their types: a bad summary is one line, not a traceback."""
+    def field(name: str, kind: type | tuple[type, ...], what: str) -> Any:
+        value = s.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            got = "nothing" if name not in s else type(value).__name__
+            raise at(path, None, name, f"expected {what}, got {got}; not a summary.json of `wizardcoder eval`?")
+        return value
+
+    field("label", str, "a string")
+    benchmark = field("benchmark", str, "a string")
+    if benchmark not in ("humaneval", "humaneval+", "mbpp", "mbpp+"):
+        raise at(path, None, "benchmark", f"unknown benchmark {benchmark!r}")
+    for part in ("base", "plus") if benchmark.endswith("+") else ("base",):
+        scores = field(part, dict, "an object of pass@k scores")
+        p1 = scores.get("pass@1")
+        if p1 is not None and (not isinstance(p1, int | float) or isinstance(p1, bool) or not 0 <= p1 <= 1):
+            raise at(path, None, f"{part}.pass@1", f"expected a fraction in [0, 1] or null, got {p1!r}"[:200])
+    return s
 
 
 def card_scores(summaries: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:

@@ -30,6 +30,14 @@ class SamplingParams:
     # End once the first python code block is closed (lossless for the WizardCoder post-processing).
     stop_after_code: bool = False
 
+    def __post_init__(self) -> None:
+        from wizardcoder.settings import check_number
+
+        check_number("max_tokens", self.max_tokens, ge=1, integer=True)
+        check_number("temperature", self.temperature, ge=0)
+        check_number("top_p", self.top_p, ge=0, le=1)
+        check_number("seed", self.seed, ge=0, integer=True, optional=True)
+
     @property
     def greedy(self) -> bool:
         return self.temperature <= 0.0
@@ -63,6 +71,10 @@ class Engine(ABC):
 
     name: str = "engine"
     model_id: str = ""
+    # Requests decoded together (llama.cpp --parallel, transformers --batch-size) where an answer
+    # depends on which requests share its batch; None where the batching is not ours (a server's,
+    # vLLM's scheduler). Reproducible batch runs (engines.batch) cut their requests into chunks of it.
+    batch_width: int | None = None
 
     @classmethod
     @abstractmethod

@@ -134,6 +134,7 @@ class TransformersEngine(Engine):
     def __init__(self, ref: ModelRef, model: Any, tokenizer: Any, device: str, batch_size: int) -> None:
         self.ref, self.model, self.tokenizer, self.device = ref, model, tokenizer, device
         self.batch_size = max(1, int(batch_size))
+        self.batch_width = self.batch_size  # padding and batch shape change the logits
         self.model_id = ref.label
         config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
         self.max_positions: int | None = getattr(config, "max_position_embeddings", None)

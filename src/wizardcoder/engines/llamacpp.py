@@ -77,6 +77,7 @@ class LlamaCppEngine(Engine):
             raise WizardCoderError(f"{path}: no such GGUF file")
         _init_backend()
         self.ref, self.model_id, self.parallel = ref, ref.label, max(1, parallel)
+        self.batch_width = self.parallel  # which requests share a decode step changes their logits
         mparams = lc.llama_model_default_params()
         mparams.n_gpu_layers = n_gpu_layers
         self._model = lc.llama_model_load_from_file(str(path).encode(), mparams)

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from wizardcoder.evol.prompts import LEAK_PHRASES
+from wizardcoder.settings import check_number
 
 RULES = ("no_gain", "refusal", "trivial_answer", "leak", "length")
 
@@ -50,6 +51,10 @@ class FilterConfig:
     max_instruction_chars: int = 8000
     max_answer_chars: int = 32000
     refusal_max_words: int = 80
+
+    def __post_init__(self) -> None:
+        for name in ("min_instruction_words", "max_instruction_chars", "max_answer_chars", "refusal_max_words"):
+            check_number(name, getattr(self, name), ge=1 if name != "min_instruction_words" else 0, integer=True)
 
     def on(self, rule: str) -> bool:
         return rule in self.rules

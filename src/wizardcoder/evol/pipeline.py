@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from wizardcoder.engines.base import Completion, SamplingParams
+from wizardcoder.errors import WizardCoderError
 from wizardcoder.evol.filters import FilterConfig, check_answer, check_instruction
 from wizardcoder.evol.prompts import (
     ALL_METHODS,
@@ -33,6 +34,7 @@ from wizardcoder.evol.prompts import (
 from wizardcoder.evol.state import RequestRecord, Row, Store, child_id
 from wizardcoder.evol.teacher import Outcome, TeacherClient, Validator
 from wizardcoder.prompting.formats import make_request
+from wizardcoder.settings import check_number
 
 JUDGE_MAX_TOKENS = 24
 
@@ -47,6 +49,15 @@ class EvolveConfig:
     filters: FilterConfig = field(default_factory=FilterConfig)
     prompt_format: str = "chat"
     concurrency: int = 16
+
+    def __post_init__(self) -> None:
+        check_number("rounds", self.rounds, ge=1, integer=True)
+        check_number("concurrency", self.concurrency, ge=1, integer=True)
+        check_number("seed", self.seed, integer=True)
+        for name, weight in self.methods:
+            check_number(f"method {name} weight", weight, ge=0)
+        if not any(w for _, w in self.methods):
+            raise WizardCoderError("--method: every weight is 0")
 
     def method_for(self, row_id: str) -> Method:
         rng = random.Random(f"{self.seed}:{row_id}")

@@ -19,11 +19,12 @@ from wizardcoder.errors import WizardCoderError
 from wizardcoder.evol.export import ALPACA_FILE, DATA_FILE, ELIMINATED_FILE, REMOVED_FILE, ExportSummary, export
 from wizardcoder.evol.limits import RateLimiter, RetryPolicy
 from wizardcoder.evol.pipeline import EvolveConfig, Evolver, RunCounts
-from wizardcoder.evol.seeds import read_seeds
+from wizardcoder.evol.seeds import SeedFile, read_seeds
 from wizardcoder.evol.state import STATE_FILE, Row, Store, open_store, seed_id
 from wizardcoder.evol.teacher import Backend, EngineBackend, OpenAIBackend, TeacherClient
 from wizardcoder.jsonl import atomic_write_json
 from wizardcoder.progress import make_progress
+from wizardcoder.settings import check_number
 
 RUN_FILE = "run.json"
 # Settings a resumed run must share with the run it continues (rounds may grow).
@@ -49,6 +50,17 @@ class EvolveJob:
     decontam_ngram: int = 10
     benchmark_paths: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        check_number("limit", self.limit, ge=1, integer=True, optional=True)
+        check_number("rpm", self.rpm, gt=0, optional=True)
+        check_number("tpm", self.tpm, gt=0, optional=True)
+        check_number("backoff", self.backoff, ge=0)
+        check_number("max_failures", self.max_failures, ge=1, integer=True)
+        check_number("dedup_threshold", self.dedup_threshold, gt=0, le=1, optional=True)
+        check_number("decontam_ngram", self.decontam_ngram, ge=1, integer=True)
+        if self.resume and self.overwrite:
+            raise WizardCoderError("--resume and --overwrite exclude each other")
+
 
 @dataclass
 class EvolveResult:
@@ -66,13 +78,10 @@ def _fingerprint(job: EvolveJob, teacher_name: str) -> dict[str, Any]:
         "rounds": cfg.rounds}))  # as stored: tuples become lists
 
 
-def _prepare_dir(job: EvolveJob) -> None:
+def _check_dir(job: EvolveJob) -> None:
+    """Refuse what would mix runs; nothing is changed yet."""
     state = job.output / STATE_FILE
-    if state.exists() and job.overwrite:
-        for name in (STATE_FILE, f"{STATE_FILE}-wal", f"{STATE_FILE}-shm", RUN_FILE, DATA_FILE, ALPACA_FILE,
-                     ELIMINATED_FILE, REMOVED_FILE, "stats.png"):
-            (job.output / name).unlink(missing_ok=True)
-    elif state.exists() and not job.resume:
+    if state.exists() and not (job.resume or job.overwrite):
         raise WizardCoderError(f"{job.output} holds a run already ({STATE_FILE}); --resume continues it, "
                                "--overwrite starts over")
     if not state.exists() and job.seeds is None:
@@ -81,7 +90,16 @@ def _prepare_dir(job: EvolveJob) -> None:
         raise WizardCoderError(f"{job.output}: not a directory")
 
 
-def _load_seeds(job: EvolveJob, store: Store, fingerprint: dict[str, Any]) -> tuple[int, list[str]]:
+def _clear_dir(job: EvolveJob) -> None:
+    """--overwrite: the earlier run goes, once everything the new one needs has been read and checked."""
+    if (job.output / STATE_FILE).exists() and job.overwrite:
+        for name in (STATE_FILE, f"{STATE_FILE}-wal", f"{STATE_FILE}-shm", RUN_FILE, DATA_FILE, ALPACA_FILE,
+                     ELIMINATED_FILE, REMOVED_FILE, "stats.png"):
+            (job.output / name).unlink(missing_ok=True)
+
+
+def _load_seeds(job: EvolveJob, store: Store, fingerprint: dict[str, Any], seeds: SeedFile | None
+                ) -> tuple[int, list[str]]:
     """Fill a new run with its seeds, or check a resumed run's settings; returns (seeds, skipped)."""
     if store.count_seeds():
         old = store.get_meta("config") or {}
@@ -97,7 +115,7 @@ def _load_seeds(job: EvolveJob, store: Store, fingerprint: dict[str, Any]) -> tu
         return store.count_seeds(), []
     if job.seeds is None:
         raise WizardCoderError(f"{job.output}: the run was stopped before its seeds were stored; give --seeds again")
-    seeds = read_seeds(job.seeds, lenient=job.lenient, limit=job.limit)
+    seeds = seeds or read_seeds(job.seeds, lenient=job.lenient, limit=job.limit)
     store.set_meta("seeds", {"file": str(job.seeds), "sha256": hashlib.sha256(job.seeds.read_bytes()).hexdigest(),
                              "rows": len(seeds.seeds), "skipped": seeds.skipped})
     store.set_meta("config", fingerprint)
@@ -180,14 +198,16 @@ def run_evolve(job: EvolveJob, console: Console | None = None) -> EvolveResult:
     locked meanwhile: a second writer is refused (``outlock``)."""
     if job.output.exists() and not job.output.is_dir():
         raise WizardCoderError(f"{job.output}: not a directory")
+    fresh = job.overwrite or not (job.output / STATE_FILE).exists()
+    seeds = read_seeds(job.seeds, lenient=job.lenient, limit=job.limit) if fresh and job.seeds else None
     with outlock.hold(job.output):
-        return _run_evolve(job, console)
+        return _run_evolve(job, console, seeds)
 
 
-def _run_evolve(job: EvolveJob, console: Console | None) -> EvolveResult:
+def _run_evolve(job: EvolveJob, console: Console | None, seeds_read: SeedFile | None) -> EvolveResult:
     from wizardcoder.evol.decontam import Decontaminator
 
-    _prepare_dir(job)
+    _check_dir(job)
     decon = None
     if job.decontaminate:  # before any teacher call: a missing benchmark file should not cost a run
         try:
@@ -195,10 +215,11 @@ def _run_evolve(job: EvolveJob, console: Console | None) -> EvolveResult:
         except WizardCoderError as exc:
             raise WizardCoderError(f"{exc} (evolve: --benchmark-path NAME=FILE, or --no-decontam)") from None
     ref = job.teacher.resolve()  # an unknown teacher fails here; loading it waits until the seeds are checked
+    _clear_dir(job)
     store = open_store(job.output)
     try:
         fingerprint = _fingerprint(job, ref.location)
-        seeds, skipped = _load_seeds(job, store, fingerprint)
+        seeds, skipped = _load_seeds(job, store, fingerprint, seeds_read)
         atomic_write_json(job.output / RUN_FILE, {**fingerprint, "seeds": store.get_meta("seeds")})
         backend = _backend(job, ref)
         try:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import errno
 import json
+import os
 import random
 import threading
 import time
@@ -87,6 +89,13 @@ def classify(exc: BaseException) -> TeacherError:
     """An OpenAI client exception as one of our three kinds."""
     if isinstance(exc, TeacherError):
         return exc
+    refused = _os_cause(exc)
+    if isinstance(exc, openai.APIConnectionError) and refused is not None:  # the aiohttp transport calls it a timeout
+        if refused.errno == errno.ECONNREFUSED:
+            return TeacherError("connection", "connection refused (is the server running, at that address?)")
+        if (refused.errno or 0) < 0:  # getaddrinfo's codes
+            return TeacherError("connection", "connection failed: cannot resolve the host name")
+        return TeacherError("connection", f"connection failed: {os.strerror(refused.errno or 0).lower()}")
     if isinstance(exc, openai.APITimeoutError):
         return TeacherError("timeout", "request timed out")
     if isinstance(exc, openai.APIConnectionError):
@@ -103,6 +112,20 @@ def classify(exc: BaseException) -> TeacherError:
                         AttributeError, IndexError)):
         return TeacherError("malformed", f"unreadable response: {type(exc).__name__}: {str(exc)[:120]}")
     raise exc
+
+
+def _os_cause(exc: BaseException) -> OSError | None:
+    """The socket error under a client exception (connection refused, no route, unknown host), if any."""
+    seen = 0
+    cur: BaseException | None = exc.__cause__ or exc.__context__
+    while cur is not None and seen < 10:
+        if isinstance(cur, OSError) and not isinstance(cur, TimeoutError) and cur.errno is not None:
+            return cur
+        for arg in getattr(cur, "args", ()):
+            if isinstance(arg, OSError) and not isinstance(arg, TimeoutError) and arg.errno is not None:
+                return arg
+        cur, seen = cur.__cause__ or cur.__context__, seen + 1
+    return None
 
 
 class Backend:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.settings import check_choice, check_number
 
 PACKING = ("none", "padding-free", "bfd")
 PAD_MODES = ("add", "eos", "unk")  # or any token string already in the vocabulary
@@ -37,7 +38,7 @@ class TrainConfig:
     lenient: bool = False  # skip bad rows (counted) instead of stopping
     # optimisation (the paper's recipe)
     epochs: float = 3.0
-    max_steps: int = -1  # > 0 overrides epochs
+    max_steps: int | None = None  # overrides epochs
     learning_rate: float = 2e-5
     lr_scheduler: str = "cosine"
     warmup_steps: int = 30
@@ -73,28 +74,42 @@ class TrainConfig:
     trust_remote_code: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # passed to TRL's SFTConfig as they are
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     def validate(self) -> TrainConfig:
         """One-line errors for values the trainer would reject late or silently misuse."""
-        checks = [
-            (self.max_length >= 16, f"max_length must be at least 16 (got {self.max_length})"),
-            (0.0 <= self.eval_split < 1.0, f"eval_split must be in [0, 1) (got {self.eval_split})"),
-            (self.epochs > 0 or self.max_steps > 0, "give epochs > 0 or max_steps > 0"),
-            (self.learning_rate > 0, f"learning_rate must be positive (got {self.learning_rate})"),
-            (self.batch_size >= 1, f"batch_size must be at least 1 (got {self.batch_size})"),
-            (self.global_batch_size >= 1, f"global_batch_size must be at least 1 (got {self.global_batch_size})"),
-            (self.warmup_steps >= 0, f"warmup_steps must be >= 0 (got {self.warmup_steps})"),
-            (self.save_steps >= 1, f"save_steps must be at least 1 (got {self.save_steps})"),
-            (self.packing in PACKING, f"packing must be one of {', '.join(PACKING)} (got {self.packing!r})"),
-            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})"),
-            (self.gguf is None or self.gguf in GGUF_TYPES, f"gguf must be one of {', '.join(GGUF_TYPES)} (got {self.gguf!r})"),
-            (self.lora_r >= 1, f"lora_r must be at least 1 (got {self.lora_r})"),
-            (bool(self.pad_token), "pad_token must be add, eos, unk or a token of the vocabulary"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise WizardCoderError(message)
-        if self.limit is not None and self.limit < 1:
-            raise WizardCoderError(f"limit must be at least 1 (got {self.limit})")
+        n = check_number
+        n("max_length", self.max_length, ge=16, integer=True)
+        n("eval_split", self.eval_split, ge=0, lt=1)
+        n("limit", self.limit, ge=1, integer=True, optional=True)
+        n("epochs", self.epochs, ge=0)
+        n("max_steps", self.max_steps, ge=1, integer=True, optional=True)
+        if self.max_steps is None and self.epochs <= 0:
+            raise WizardCoderError("give epochs > 0 or max_steps >= 1")
+        n("learning_rate", self.learning_rate, gt=0)
+        n("warmup_steps", self.warmup_steps, ge=0, integer=True)
+        n("weight_decay", self.weight_decay, ge=0)
+        n("adam_beta1", self.adam_beta1, ge=0, lt=1)
+        n("adam_beta2", self.adam_beta2, ge=0, lt=1)
+        n("adam_epsilon", self.adam_epsilon, gt=0)
+        n("max_grad_norm", self.max_grad_norm, gt=0)
+        n("global_batch_size", self.global_batch_size, ge=1, integer=True)
+        n("batch_size", self.batch_size, ge=1, integer=True)
+        n("seed", self.seed, ge=0, lt=2**32, integer=True)
+        n("lora_r", self.lora_r, ge=1, integer=True)
+        n("lora_alpha", self.lora_alpha, ge=1, integer=True)
+        n("lora_dropout", self.lora_dropout, ge=0, lt=1)
+        n("save_steps", self.save_steps, ge=1, integer=True)
+        n("save_total_limit", self.save_total_limit, ge=1, integer=True)
+        n("logging_steps", self.logging_steps, ge=1, integer=True)
+        n("eval_steps", self.eval_steps, ge=1, integer=True, optional=True)
+        check_choice("packing", self.packing, PACKING)
+        check_choice("precision", self.precision, PRECISIONS)
+        if self.gguf is not None:
+            check_choice("gguf", self.gguf, GGUF_TYPES)
+        if not isinstance(self.pad_token, str) or not self.pad_token:
+            raise WizardCoderError("pad_token (--pad-token) must be add, eos, unk or a token of the vocabulary")
         unknown = set(self.report_to) - {"csv", "tensorboard", "none"}
         if unknown:
             raise WizardCoderError(f"report_to: unknown logger {sorted(unknown)[0]!r} (choose csv, tensorboard, none)")
@@ -161,8 +176,15 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
 
 def build_config(recipe: str | Path | None, overrides: dict[str, Any]) -> TrainConfig:
     """Defaults < recipe file < flags (``None`` in ``overrides`` means the flag was not given)."""
-    values: dict[str, Any] = load_recipe(recipe) if recipe else {}
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if "epochs" in values:
+    from_file: dict[str, Any] = load_recipe(recipe) if recipe else {}
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    values = {**from_file, **flags}
+    if isinstance(values.get("epochs"), int) and not isinstance(values["epochs"], bool):
         values["epochs"] = float(values["epochs"])
-    return TrainConfig(**values).validate()
+    try:
+        return TrainConfig(**values)
+    except WizardCoderError as exc:  # a bad value from the recipe file names the file
+        field = str(exc).split(" ", 1)[0]
+        if field in from_file and field not in flags:
+            raise WizardCoderError(f"{recipe}: {exc}") from None
+        raise

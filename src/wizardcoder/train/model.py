@@ -9,13 +9,13 @@ from the prompt mask, never from the pad id, so reusing EOS as pad does not stop
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from wizardcoder.engines.resolve import ModelRef, resolve_model
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.jsonl import read_json_object
 
 NEW_PAD = "<pad>"
 
@@ -144,11 +144,13 @@ def merge_adapter(adapter_dir: str | Path, out_dir: str | Path, dtype: Any = Non
     adapter_dir, out_dir = Path(adapter_dir), Path(out_dir)
     if not (adapter_dir / "adapter_config.json").is_file():
         raise WizardCoderError(f"{adapter_dir}: not a LoRA adapter (no adapter_config.json)")
-    cfg = json.loads((adapter_dir / "adapter_config.json").read_text())
+    cfg = read_json_object(adapter_dir / "adapter_config.json", "an adapter config")
     base_spec = cfg.get("base_model_name_or_path") or ""
     record = adapter_dir / "base_model.json"  # ours: the base as the user named it (GGUF files included)
     if record.is_file():
-        base_spec = json.loads(record.read_text()).get("model", base_spec)
+        base_spec = read_json_object(record, "a base-model record").get("model", base_spec)
+    if not isinstance(base_spec, str):
+        raise WizardCoderError(f"{adapter_dir}: the base model's name is not a string")
     if not base_spec:
         raise WizardCoderError(f"{adapter_dir}: the adapter does not say which base model it was trained on")
     ref = resolve_base(base_spec)

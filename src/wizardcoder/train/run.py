@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import json
 import os
 import platform
 import shutil
@@ -30,7 +29,7 @@ from rich.console import Console
 
 from wizardcoder import outlock
 from wizardcoder.errors import WizardCoderError
-from wizardcoder.jsonl import atomic_write_json
+from wizardcoder.jsonl import atomic_write_json, read_json_object
 from wizardcoder.train.config import TrainConfig
 from wizardcoder.train.data import DataStats, data_file, encode_rows, file_sha256, read_rows, split_rows
 
@@ -110,7 +109,7 @@ def _check_output(cfg: TrainConfig, resume: bool, overwrite: bool, data_sha: str
     if resume:
         if not record.is_file():
             raise WizardCoderError(f"{out}: no training run to resume (no {RECORD})")
-        saved = json.loads(record.read_text())
+        saved = read_json_object(record, "a training record")
         if saved.get("status") == "finished":
             raise WizardCoderError(f"{out}: this run already finished (nothing to resume)")
         if saved.get("fingerprint") != cfg.fingerprint():
@@ -125,7 +124,7 @@ def _check_output(cfg: TrainConfig, resume: bool, overwrite: bool, data_sha: str
     if entries:
         if not record.is_file():
             raise WizardCoderError(f"{out}: exists and is not empty (choose a new --output)")
-        saved = json.loads(record.read_text())
+        saved = read_json_object(record, "a training record")
         if not overwrite:
             hint = "--resume to continue it, or " if saved.get("status") != "finished" else ""
             raise WizardCoderError(f"{out}: holds a training run ({saved.get('status')}): {hint}--overwrite to start over")
@@ -259,7 +258,7 @@ def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console
     has_eval = eval_ds is not None
     args = SFTConfig(
         output_dir=str(out / "checkpoints"),
-        num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        num_train_epochs=cfg.epochs, max_steps=cfg.max_steps or -1,
         learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_steps,
         weight_decay=cfg.weight_decay, adam_beta1=cfg.adam_beta1, adam_beta2=cfg.adam_beta2,
         adam_epsilon=cfg.adam_epsilon, max_grad_norm=cfg.max_grad_norm, optim="adamw_torch",
@@ -328,7 +327,7 @@ def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console
                                "runtime_s": round(runtime, 2), "tokens_processed": tokens},
                       adapter=str(adapter_dir) if adapter_dir else None, gguf=str(gguf_path) if gguf_path else None)
         if resume:
-            saved = json.loads((out / RECORD).read_text())
+            saved = read_json_object(out / RECORD, "a training record")
             record["started"] = saved.get("started", record["started"])
             record["resumed"] = saved.get("resumed", 0) + 1
         atomic_write_json(out / RECORD, record)

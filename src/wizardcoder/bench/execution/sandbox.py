@@ -40,6 +40,7 @@ from pathlib import Path
 
 from wizardcoder.bench.execution.codec import loads
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.settings import check_choice, check_number
 
 RUNNER = Path(__file__).with_name("runner.py")
 
@@ -59,6 +60,13 @@ class Limits:
     sandbox_memory_bytes: int = 0  # all jobs together, where a cgroup can be made (0: 3/4 of the RAM)
     output_bytes: int = 64 << 10
     isolation: str = "auto"  # "auto": what the kernel allows; "strict": all of it or refuse; "off"
+
+    def __post_init__(self) -> None:
+        check_number("memory_bytes", self.memory_bytes, ge=16 << 20, integer=True)
+        for name in ("file_size_bytes", "open_files", "processes", "tmpdir_bytes", "output_bytes"):
+            check_number(name, getattr(self, name), ge=1, integer=True)
+        check_number("sandbox_memory_bytes", self.sandbox_memory_bytes, ge=0, integer=True)
+        check_choice("isolation", self.isolation, ("auto", "strict", "off"))
 
     def rlimits(self, cpu_seconds: float) -> dict[str, int]:
         return {

@@ -1,0 +1,43 @@
+"""Checks every settings object runs on its numbers, so the API refuses what the CLI refuses.
+
+A setting out of range is one line naming it as a field and as a flag (``max_steps (--max-steps)
+must be at least 1, got -1``), raised when the object is built: nothing has been read or written
+yet. NaN and infinities are refused wherever a number is expected.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from wizardcoder.errors import WizardCoderError
+
+_FLAGS = {"learning_rate": "--lr", "memory_bytes": "--memory-limit (GiB)"}  # where a flag is not the field's name
+
+
+def _name(field: str) -> str:
+    if " " in field:  # already a description ("method constraints weight")
+        return field
+    return f"{field} ({_FLAGS.get(field, '--' + field.replace('_', '-'))})"
+
+
+def check_number(field: str, value: Any, *, ge: float | None = None, gt: float | None = None,
+                 le: float | None = None, lt: float | None = None, integer: bool = False,
+                 optional: bool = False) -> None:
+    """Refuse ``value`` unless it is a (finite) number within the bounds; ``optional`` lets None pass."""
+    if value is None and optional:
+        return
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
+        raise WizardCoderError(f"{_name(field)} must be {kind}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise WizardCoderError(f"{_name(field)} must be a finite number, got {value!r}")
+    for bound, ok, words in ((ge, lambda b: value >= b, "at least"), (gt, lambda b: value > b, "more than"),
+                             (le, lambda b: value <= b, "at most"), (lt, lambda b: value < b, "less than")):
+        if bound is not None and not ok(bound):
+            raise WizardCoderError(f"{_name(field)} must be {words} {bound:g}, got {value!r}")
+
+
+def check_choice(field: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise WizardCoderError(f"{_name(field)} must be one of {', '.join(choices)}, got {value!r}")
