@@ -10,7 +10,7 @@ number of optimizer steps (no gradient accumulation), trained with
 - ``none``: batches of ``--batch-size`` rows padded to their longest row, with an attention mask
   (the WizardCoder authors' way, the baseline);
 - ``padding-free``: the same batches (same rows, same order) flattened into one sequence with
-  position ids; attention is kept inside each row (``wizardcoder.train.attention``: causal SDPA per
+  position ids; attention is kept inside each row (``wizardcoder.training.attention``: causal SDPA per
   row, from the collator's row boundaries), and no pad token is computed;
 - ``bfd``: TRL's best-fit-decreasing packing of rows into ``--max-length`` bins, a batch of
   ``--bfd-batch-size`` bins flattened the same way. By default as many bins as hold about the real
@@ -102,8 +102,8 @@ def run_child(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     from rich.console import Console
 
-    from wizardcoder.train.config import build_config
-    from wizardcoder.train.run import run_train
+    from wizardcoder.training.config import build_config
+    from wizardcoder.training.run import run_train
 
     batches: list[dict[str, Any]] = []
     _record_batches(batches)
@@ -159,8 +159,8 @@ def data_profile(model: str, args: argparse.Namespace) -> dict[str, Any]:
     """The rows as ``run_train`` encodes them: lengths, and the padding a random batch of ``none`` would carry."""
     import random
 
-    from wizardcoder.train import model as base
-    from wizardcoder.train.data import DataStats, encode_rows, read_rows
+    from wizardcoder.training import model as base
+    from wizardcoder.training.data import DataStats, encode_rows, read_rows
 
     rows, skipped = read_rows(args.data, lenient=True, limit=args.rows)
     ref, stats = base.resolve_base(model), DataStats()

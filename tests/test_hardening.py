@@ -240,7 +240,7 @@ def test_settings_objects_refuse_what_the_flags_refuse():
     from wizardcoder.bench.execution.sandbox import Limits
     from wizardcoder.engines.base import SamplingParams
     from wizardcoder.evol.pipeline import EvolveConfig
-    from wizardcoder.train.config import TrainConfig
+    from wizardcoder.training.config import TrainConfig
 
     for make in (lambda: TrainConfig(max_steps=-1), lambda: TrainConfig(learning_rate=float("nan")),
                  lambda: TrainConfig(epochs=0), lambda: TrainConfig(seed=-1), lambda: TimeSettings(float("inf")),

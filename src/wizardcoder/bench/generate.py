@@ -18,6 +18,7 @@ from wizardcoder import outlock
 from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.bench.prompts import build_instruction
 from wizardcoder.engines.batch import Job, generate_file
+from wizardcoder.engines.spec import EngineSpec
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.prompting.formats import make_request, resolve_format
 
@@ -36,7 +37,7 @@ def default_output(benchmark: str, label: str, fmt: str, natural_fmt: str, tempe
 
 
 def generate_samples(
-    eng: Any,  # wizardcoder.engine_options.EngineArgs
+    eng: EngineSpec,
     benchmark: str,
     output: Path | None,
     *,

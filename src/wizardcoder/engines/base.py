@@ -13,10 +13,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from wizardcoder.prompting.request import Message, Request
+
 if TYPE_CHECKING:
     from wizardcoder.engines.resolve import ModelRef
 
-Message = dict[str, str]
+__all__ = ["Completion", "Engine", "FinishReason", "Message", "Request", "SamplingParams"]
 FinishReason = Literal["stop", "length"]
 
 
@@ -41,20 +43,6 @@ class SamplingParams:
     @property
     def greedy(self) -> bool:
         return self.temperature <= 0.0
-
-
-@dataclass(frozen=True)
-class Request:
-    """One prompt: ``prompt`` text, or ``messages`` for the chat template / chat endpoint."""
-
-    prompt: str | None = None
-    messages: tuple[Message, ...] | None = None
-    seed: int | None = None  # overrides SamplingParams.seed (one seed per sample for pass@k)
-    chat_template: str | None = None  # renders ``messages`` instead of the model's own template
-
-    def __post_init__(self) -> None:
-        if (self.prompt is None) == (self.messages is None):
-            raise ValueError("a Request has either a prompt or messages")
 
 
 @dataclass

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wizardcoder import outlock
-from wizardcoder.engine_options import EngineArgs
+from wizardcoder.engines.spec import EngineSpec
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.evol.export import ALPACA_FILE, DATA_FILE, ELIMINATED_FILE, REMOVED_FILE, ExportSummary, export
 from wizardcoder.evol.limits import RateLimiter, RetryPolicy
@@ -34,7 +34,7 @@ _FIXED = ("teacher", "prompt_format", "methods", "seed", "sampling", "rules")
 @dataclass
 class EvolveJob:
     output: Path
-    teacher: EngineArgs  # model = the teacher; base_url for a server, else an in-process engine
+    teacher: EngineSpec  # model = the teacher; base_url for a server, else an in-process engine
     config: EvolveConfig
     seeds: Path | None = None
     limit: int | None = None
@@ -135,7 +135,7 @@ def _backend(job: EvolveJob, ref: Any) -> Backend:
     return EngineBackend(args.open(ref), batch=args.parallel)
 
 
-def teacher_format(args: EngineArgs) -> str:
+def teacher_format(args: EngineSpec) -> str:
     """Teachers are chat models unless the registry knows better (a WizardCoder gets the card's format)."""
     if args.prompt_format.value != "auto":
         return args.prompt_format.value

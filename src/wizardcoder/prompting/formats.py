@@ -6,8 +6,8 @@ template otherwise.
 
 from __future__ import annotations
 
-from wizardcoder.engines.base import Request
 from wizardcoder.prompting.registry import ModelCard
+from wizardcoder.prompting.request import Request
 from wizardcoder.prompting.template import format_prompt
 
 FORMATS = ("auto", "wizardcoder", "chat", "raw")

@@ -30,8 +30,8 @@ from rich.console import Console
 from wizardcoder import outlock
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.jsonl import atomic_write_json, read_json_object
-from wizardcoder.train.config import TrainConfig
-from wizardcoder.train.data import DataStats, data_file, encode_rows, file_sha256, read_rows, split_rows
+from wizardcoder.training.config import TrainConfig
+from wizardcoder.training.data import DataStats, data_file, encode_rows, file_sha256, read_rows, split_rows
 
 RECORD = "wizardcoder_train.json"
 
@@ -160,7 +160,7 @@ def _encode(cfg: TrainConfig, tokenizer: Any, rows: list[Any], eval_rows: list[A
 
 
 def _callbacks(cfg: TrainConfig, out: Path, resume_step: int | None, console: Console) -> list[Any]:
-    from wizardcoder.train.callbacks import CSVLogger, ProgressCallback
+    from wizardcoder.training.callbacks import CSVLogger, ProgressCallback
 
     callbacks: list[Any] = [ProgressCallback(console, console.is_terminal)]
     if "csv" in cfg.report_to:
@@ -211,8 +211,8 @@ def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console
     from trl import SFTConfig, SFTTrainer
 
     from wizardcoder.prompting.chat_template import wizardcoder_chat_template
-    from wizardcoder.train import model as base
-    from wizardcoder.train.callbacks import GracefulStop
+    from wizardcoder.training import model as base
+    from wizardcoder.training.callbacks import GracefulStop
 
     hf_logging.disable_progress_bar()  # per-file save bars; our progress display covers the run
     precision, cuda = _precision(cfg)
@@ -230,7 +230,7 @@ def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console
     model.generation_config.pad_token_id = tokenizer.pad_token_id
 
     if cfg.packing != "none" and not str(model.config._attn_implementation).startswith("flash"):
-        from wizardcoder.train.attention import register
+        from wizardcoder.training.attention import register
 
         model.set_attn_implementation(register())  # per-row attention: no N^2 work across the flattened batch
     accum = cfg.grad_accum(world)
@@ -316,7 +316,7 @@ def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console
                 console.print("merging the adapter into the base model", soft_wrap=True, highlight=False)
                 base.merge_adapter(adapter_dir, out)
         if cfg.gguf and (adapter_dir is None or cfg.merge):
-            from wizardcoder.train.gguf import export_gguf
+            from wizardcoder.training.gguf import export_gguf
 
             gguf_path = export_gguf(out, out / f"model-{cfg.gguf}.gguf", cfg.gguf)
             console.print(f"GGUF for llama.cpp: {gguf_path}", soft_wrap=True, highlight=False)

@@ -1,5 +1,5 @@
 """Supervised fine-tuning with the WizardCoder recipe (TRL + PEFT + accelerate underneath)."""
 
-from wizardcoder.train.config import TrainConfig, build_config, load_recipe
+from wizardcoder.training.config import TrainConfig, build_config, load_recipe
 
 __all__ = ["TrainConfig", "build_config", "load_recipe"]

@@ -32,8 +32,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from wizardcoder.bench.datasets import cache_dir
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.paths import cache_dir
 
 SCRIPT = "convert_hf_to_gguf.py"
 PATH_NAMES = ("convert_hf_to_gguf.py", "convert-hf-to-gguf.py")
