@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from wizardcoder import __version__
 from wizardcoder.engine_options import EngineArgs, EngineName, PromptFormat, with_engine_options
@@ -59,7 +60,7 @@ DatasetVersionOpt = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -477,7 +478,7 @@ def evolve(
         _fail(str(exc), 130 if str(exc).startswith("interrupted") else 2)
     out_console.print(summary_table(result, rounds))
     for skipped in result.skipped_seeds[:5]:
-        err_console.print(f"[yellow]skipped seed:[/] {skipped}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]skipped seed:[/] {escape(skipped)}", highlight=False, soft_wrap=True)
     out_console.print(f"dataset: {output / 'data.jsonl'} (+ data.alpaca.json)  eliminated: {output / 'eliminated.jsonl'}"
                       f"  removed: {output / 'removed.jsonl'}  stats: wizardcoder evolve stats {output}", highlight=False)
     if result.counts.unfinished:
@@ -730,7 +731,7 @@ def datasets() -> None:
 
 
 def _one_line(message: str, code: int) -> None:
-    err_console.print(f"[red]error:[/red] {' '.join(message.split())}", highlight=False, soft_wrap=True, markup=True)
+    err_console.print(f"[red]error:[/red] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True)
     raise SystemExit(code)
 
 

@@ -50,13 +50,13 @@ def describe_os_error(exc: OSError, fallback: str | Path | None = None) -> str:
     return f"{path}: {text}" if path is not None else text
 
 
-_SQLITE_ADVICE = {  # primary result codes of SQLite (https://sqlite.org/rescode.html)
-    13: "the disk is full: free space, then rerun with --resume (finished requests are kept)",
-    10: "a disk input/output error: check the disk, then rerun with --resume",
-    8: "the run's database is read-only: choose an output you may write to",
-    14: "cannot open the run's database: choose an output you may write to",
-    11: "the run's database is damaged: start over with --overwrite, or use another --output",
-    26: "not an SQLite database: start over with --overwrite, or use another --output",
+_SQLITE_ADVICE = {  # primary result codes of SQLite (https://sqlite.org/rescode.html) -> what to do
+    13: "free space, then rerun with --resume (finished requests are kept)",  # SQLITE_FULL
+    10: "check the disk, then rerun with --resume",  # SQLITE_IOERR
+    8: "choose an output you may write to",  # SQLITE_READONLY
+    14: "choose an output you may write to",  # SQLITE_CANTOPEN
+    11: "the run's database is damaged: start over with --overwrite, or use another --output",  # SQLITE_CORRUPT
+    26: "start over with --overwrite, or use another --output",  # SQLITE_NOTADB
 }
 
 
@@ -66,4 +66,4 @@ def describe_sqlite_error(exc: Exception, output: str | Path | None = None) -> s
     advice = _SQLITE_ADVICE.get(code & 0xFF) if isinstance(code, int) else None
     if advice is None:
         return None
-    return f"{output}: {exc}; {advice.split(': ', 1)[1]}" if output is not None else f"{exc}; {advice}"
+    return f"{output}: {exc}; {advice}" if output is not None else f"{exc}; {advice}"

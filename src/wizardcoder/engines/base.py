@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from wizardcoder.prompting.request import Message, Request
+from wizardcoder.settings import check_fields, setting
 
 if TYPE_CHECKING:
     from wizardcoder.engines.resolve import ModelRef
@@ -24,21 +25,16 @@ FinishReason = Literal["stop", "length"]
 
 @dataclass(frozen=True)
 class SamplingParams:
-    max_tokens: int = 2048
-    temperature: float = 0.0  # 0: greedy
-    top_p: float = 1.0
+    max_tokens: int = setting(2048, ge=1, integer=True)
+    temperature: float = setting(0.0, ge=0.0)  # 0: greedy
+    top_p: float = setting(1.0, ge=0.0, le=1.0)
     stop: tuple[str, ...] = ()
-    seed: int | None = None
+    seed: int | None = setting(None, ge=0, integer=True)
     # End once the first python code block is closed (lossless for the WizardCoder post-processing).
     stop_after_code: bool = False
 
     def __post_init__(self) -> None:
-        from wizardcoder.settings import check_number
-
-        check_number("max_tokens", self.max_tokens, ge=1, integer=True)
-        check_number("temperature", self.temperature, ge=0)
-        check_number("top_p", self.top_p, ge=0, le=1)
-        check_number("seed", self.seed, ge=0, integer=True, optional=True)
+        check_fields(self)
 
     @property
     def greedy(self) -> bool:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from wizardcoder import outlock
 from wizardcoder.engines.base import Engine, Request, SamplingParams
@@ -228,7 +229,7 @@ def _generate_file(
     with engine:
         schedule = _schedule(engine, reproducible, old_schedule)
         if reproducible and done and old_schedule is None and schedule is not None:
-            console.print(f"[yellow]warning:[/yellow] {output} was started without reproducible batches: it is "
+            console.print(f"[yellow]warning:[/yellow] {escape(str(output))} was started without reproducible batches: it is "
                           "finished the same way, so its answers may differ from an uninterrupted run's",
                           highlight=False, soft_wrap=True)
             schedule = None
@@ -263,7 +264,7 @@ def _generate_file(
                             row["warnings"] = comp.warnings
                             stats["warnings"] += 1
                             for w in comp.warnings:
-                                console.print(f"[yellow]warning:[/yellow] {job.key}: {w}", highlight=False)
+                                console.print(f"[yellow]warning:[/yellow] {escape(f'{job.key}: {w}')}", highlight=False)
                         out.write(json.dumps(row, ensure_ascii=False) + "\n")
                         out.flush()
                         stats["generated"] += 1
