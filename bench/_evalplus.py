@@ -217,8 +217,8 @@ def compare(ours: Verdicts, theirs: Verdicts, reasons: dict[tuple[str, int], str
 def canonical_samples_file(benchmark: str, dest: Path, stubs: bool = False) -> Path:
     """The reference solutions (or `pass` stubs of them) as a samples file, one row per task."""
     os.environ.setdefault("WIZARDCODER_DATA_DIR", str(DATA_DIR))
-    from wizardcoder.bench.datasets import load_dataset
-    from wizardcoder.bench.samples import stub_program as stub
+    from wizardcoder.harness.datasets import load_dataset
+    from wizardcoder.harness.samples import stub_program as stub
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     with dest.open("w") as f:

@@ -29,11 +29,11 @@ from typing import Any
 
 from rich.console import Console
 
-from wizardcoder.bench.datasets import load_dataset
-from wizardcoder.bench.prompts import build_instruction
 from wizardcoder.engines import Completion, Engine, Request, SamplingParams, batch, load_engine, resolve_model
 from wizardcoder.engines.batch import Job, generate_file
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.harness.datasets import load_dataset
+from wizardcoder.harness.prompts import build_instruction
 from wizardcoder.jsonl import read_jsonl_tolerant
 from wizardcoder.prompting.formats import make_request
 

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.table import Table
 
-from wizardcoder.bench.datasets import load_dataset
-from wizardcoder.bench.prompts import build_instruction
 from wizardcoder.engines import Request, SamplingParams, load_engine, resolve_model
+from wizardcoder.harness.datasets import load_dataset
+from wizardcoder.harness.prompts import build_instruction
 from wizardcoder.prompting.formats import make_request
 
 

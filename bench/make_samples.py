@@ -19,7 +19,7 @@ import json
 import random
 from pathlib import Path
 
-from wizardcoder.bench.datasets import load_dataset
+from wizardcoder.harness.datasets import load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = {

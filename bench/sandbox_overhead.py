@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from wizardcoder.bench.execution.sandbox import Sandbox
+from wizardcoder.sandbox.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = "def f(x):\n    return x + 1\n"
@@ -36,13 +36,13 @@ def baseline_sandbox(rev: str, tmp: Path):  # type: ignore[no-untyped-def]
     pkg = tmp / "wc_baseline_execution"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    folder = "src/wizardcoder/bench/execution"
+    folder = "src/wizardcoder/sandbox"
     names = subprocess.run(["git", "ls-tree", "--name-only", f"{rev}:{folder}"], cwd=ROOT, capture_output=True,
                            text=True, check=True).stdout.split()
     for name in (n for n in names if n.endswith(".py") and n != "__init__.py"):
         text = subprocess.run(["git", "show", f"{rev}:{folder}/{name}"], cwd=ROOT,
                               capture_output=True, text=True, check=True).stdout
-        (pkg / name).write_text(text.replace("wizardcoder.bench.execution", "wc_baseline_execution"))
+        (pkg / name).write_text(text.replace("wizardcoder.sandbox", "wc_baseline_execution"))
     sys.path.insert(0, str(tmp))
     return importlib.import_module("wc_baseline_execution.sandbox").Sandbox
 

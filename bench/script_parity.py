@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sandbox_overhead import baseline_sandbox
-from wizardcoder.bench.checker import TimeSettings, check_script
-from wizardcoder.bench.datasets import Dataset, load_dataset
-from wizardcoder.bench.execution.sandbox import Sandbox
+from wizardcoder.harness.checker import TimeSettings, check_script
+from wizardcoder.harness.datasets import Dataset, load_dataset
+from wizardcoder.sandbox.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

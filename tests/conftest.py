@@ -29,7 +29,7 @@ def _env(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(scope="session")
 def sandbox():
-    from wizardcoder.bench.execution.sandbox import Sandbox
+    from wizardcoder.sandbox.sandbox import Sandbox
 
     with Sandbox() as sb:
         yield sb

@@ -1,6 +1,6 @@
 import math
 
-from wizardcoder.bench.execution.codec import Opaque, dumps, loads
+from wizardcoder.sandbox.codec import Opaque, dumps, loads
 
 
 def roundtrip(v):

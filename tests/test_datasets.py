@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import BENCH_DATA
-from wizardcoder.bench import datasets
-from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.harness import datasets
+from wizardcoder.harness.datasets import load_dataset
 
 
 def test_humaneval_comes_from_the_installed_package(monkeypatch):

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from wizardcoder.bench.checker import TimeSettings
-from wizardcoder.bench.datasets import load_dataset
-from wizardcoder.bench.evaluate import EvalConfig, evaluate
-from wizardcoder.bench.samples import stub_program as stub
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.harness.checker import TimeSettings
+from wizardcoder.harness.datasets import load_dataset
+from wizardcoder.harness.evaluate import EvalConfig, evaluate
+from wizardcoder.harness.samples import stub_program as stub
 
 FAST = TimeSettings(min_time_limit=1.0, script_time_limit=2.0)
 SUBSET = 12  # tasks per benchmark in the quick tests (whole benchmarks: test_slow.py)
@@ -236,7 +236,7 @@ def test_report_prints_the_card_table(tmp_path):
 
 
 def test_strict_sandbox_runs_or_refuses_in_one_line(tmp_path):
-    from wizardcoder.bench.execution.sandbox import STRICT_NEEDS, Limits, Sandbox, SandboxUnavailable
+    from wizardcoder.sandbox.sandbox import STRICT_NEEDS, Limits, Sandbox, SandboxUnavailable
 
     (tmp_path / "s.jsonl").write_text(json.dumps({"task_id": "HumanEval/0", "completion": "    return False\n"}) + "\n")
     proc = cli("eval", "-b", "humaneval", "-s", str(tmp_path / "s.jsonl"), "-o", str(tmp_path / "out"), "--partial",

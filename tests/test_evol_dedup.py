@@ -7,10 +7,10 @@ import json
 import pytest
 
 from conftest import BENCH_DATA, CODE_ALPACA
-from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.evol.decontam import Decontaminator, decontaminate
 from wizardcoder.evol.dedup import Removed, dedup
+from wizardcoder.harness.datasets import load_dataset
 
 THIRTY = ("Write a function that reads a CSV file of sales records and returns the total revenue "
           "per region as a dictionary sorted by region name skipping rows with missing prices")

@@ -248,11 +248,11 @@ def test_options_that_may_be_zero_refuse_negative_and_non_finite(prefix, option_
 
 
 def test_settings_objects_refuse_what_the_flags_refuse():
-    from wizardcoder.bench.checker import TimeSettings
-    from wizardcoder.bench.evaluate import EvalConfig
-    from wizardcoder.bench.execution.sandbox import Limits
     from wizardcoder.engines.base import SamplingParams
     from wizardcoder.evol.pipeline import EvolveConfig
+    from wizardcoder.harness.checker import TimeSettings
+    from wizardcoder.harness.evaluate import EvalConfig
+    from wizardcoder.sandbox.sandbox import Limits
     from wizardcoder.training.config import TrainConfig
 
     for make in (lambda: TrainConfig(max_steps=-1), lambda: TrainConfig(learning_rate=float("nan")),
@@ -353,10 +353,10 @@ def _mutations() -> st.SearchStrategy[bytes]:
 
 
 def _readers(tmp_path: Path):
-    from wizardcoder.bench.datasets import load_dataset
-    from wizardcoder.bench.report import read_summaries
-    from wizardcoder.bench.samples import load_samples
     from wizardcoder.engines.batch import read_prompts
+    from wizardcoder.harness.datasets import load_dataset
+    from wizardcoder.harness.report import read_summaries
+    from wizardcoder.harness.samples import load_samples
     from wizardcoder.jsonl import read_json
     from wizardcoder.records import read_records
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from wizardcoder.bench.execution.attacks import ATTACKS, _expected, _stage, run_attack
-from wizardcoder.bench.execution.sandbox import Limits, Sandbox
+from wizardcoder.harness.attacks import ATTACKS, _expected, _stage, run_attack
+from wizardcoder.sandbox.sandbox import Limits, Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = [(a, mode) for a in ATTACKS for mode in a.modes]
@@ -73,9 +73,9 @@ def test_sandbox_check_command(tmp_path):
 def test_a_fork_bomb_next_door_does_not_fail_a_correct_program(hostile_sandbox):
     import threading
 
-    from wizardcoder.bench.checker import check_script
-    from wizardcoder.bench.datasets import Task
-    from wizardcoder.bench.execution.attacks import CORRECT, SCRIPT_TESTS, SETTINGS
+    from wizardcoder.harness.attacks import CORRECT, SCRIPT_TESTS, SETTINGS
+    from wizardcoder.harness.checker import check_script
+    from wizardcoder.harness.datasets import Task
 
     if not hostile_sandbox.ensure_started().get("process_limit"):
         pytest.skip("no process cap here: a fork bomb is not run")

@@ -118,7 +118,7 @@ def test_read_prompts_rows_and_errors(tmp_path: Path) -> None:
 
 
 def test_default_output_dir_names_only_what_differs() -> None:
-    from wizardcoder.bench.generate import default_output
+    from wizardcoder.harness.generate import default_output
 
     assert str(default_output("humaneval+", "SmolLM2-135M-Instruct", "chat", "chat", 0.0, 1)) == \
         "wizardcoder-results/humanevalplus/SmolLM2-135M-Instruct"

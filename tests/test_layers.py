@@ -1,4 +1,4 @@
-"""The house's layers point one way: base utilities <- prompting <- engines <- harness / evol / training
+"""The house's layers point one way: base utilities <- prompting, sandbox <- engines <- harness / evol / training
 <- api <- cli. Checked on every import statement, function-level ones included (a lazy import of a
 higher layer is still a dependency), and no module below the command line imports typer."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "wizardcoder"
 BASE = {"errors", "settings", "jsonl", "records", "paths", "progress", "outlock"}
-LAYERS = {"prompting": 1, "engines": 2, "interactive": 3, "bench": 3, "evol": 3, "training": 3, "api": 4,
+LAYERS = {"prompting": 1, "sandbox": 1, "engines": 2, "interactive": 3, "harness": 3, "evol": 3, "training": 3, "api": 4,
           "engine_options": 5, "cli": 5}
 
 

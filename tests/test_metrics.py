@@ -1,6 +1,6 @@
 import pytest
 
-from wizardcoder.bench.metrics import mean_pass_at_k, pass_at_k
+from wizardcoder.harness.metrics import mean_pass_at_k, pass_at_k
 
 
 def test_pass_at_k_matches_hand_computed_values():

@@ -1,4 +1,4 @@
-from wizardcoder.bench.oracles import Comparator
+from wizardcoder.harness.oracles import Comparator
 
 
 def test_exact_then_tolerance_with_type_and_length_checks():

@@ -124,7 +124,7 @@ def test_two_evaluations_on_one_directory_cannot_both_proceed(tmp_path):
 
 
 def test_a_summary_of_other_samples_is_never_reported(tmp_path):
-    from wizardcoder.bench.evaluate import EvalConfig, evaluate
+    from wizardcoder.harness.evaluate import EvalConfig, evaluate
 
     samples = tmp_path / "s.jsonl"
     samples.write_text(json.dumps({"task_id": "HumanEval/2", "completion": "    return number % 1.0\n"}) + "\n")

@@ -13,8 +13,8 @@ import json
 import pytest
 
 from conftest import TEST_DATA
-from wizardcoder.bench.checker import TimeSettings
-from wizardcoder.bench.evaluate import EvalConfig, evaluate
+from wizardcoder.harness.checker import TimeSettings
+from wizardcoder.harness.evaluate import EvalConfig, evaluate
 
 pytestmark = [pytest.mark.slow]
 

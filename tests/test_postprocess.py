@@ -1,4 +1,4 @@
-from wizardcoder.bench.postprocess import longest_parseable, sanitize, wizardcoder_extract
+from wizardcoder.harness.postprocess import longest_parseable, sanitize, wizardcoder_extract
 
 RESPONSE = """Here is the code:\r
 ```python

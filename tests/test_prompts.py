@@ -1,5 +1,5 @@
-from wizardcoder.bench.datasets import Task
-from wizardcoder.bench.prompts import build_instruction, build_prompt
+from wizardcoder.harness.datasets import Task
+from wizardcoder.harness.prompts import build_instruction, build_prompt
 from wizardcoder.prompting import format_prompt
 
 

@@ -196,8 +196,8 @@ def test_engines_without_a_batch_width_get_one_call_with_what_is_left(tmp_path: 
 # -- the real default model ---------------------------------------------------------------------
 
 def _prompts(path: Path, n: int) -> None:
-    from wizardcoder.bench.datasets import load_dataset
-    from wizardcoder.bench.prompts import build_instruction
+    from wizardcoder.harness.datasets import load_dataset
+    from wizardcoder.harness.prompts import build_instruction
 
     tasks = list(load_dataset("humaneval", None, None).tasks.values())[:n]
     path.write_text("".join(json.dumps({"task_id": t.task_id, "instruction": build_instruction(t, "humaneval")}) + "\n"

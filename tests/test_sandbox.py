@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from wizardcoder.bench.checker import TimeSettings, check_script
-from wizardcoder.bench.datasets import Task
-from wizardcoder.bench.execution.attacks import sandbox_processes
-from wizardcoder.bench.execution.sandbox import STOP, network_isolation_available
+from wizardcoder.harness.attacks import sandbox_processes
+from wizardcoder.harness.checker import TimeSettings, check_script
+from wizardcoder.harness.datasets import Task
+from wizardcoder.sandbox.sandbox import STOP, network_isolation_available
 
 FAST = TimeSettings(min_time_limit=1.0, script_time_limit=1.0)
 
@@ -173,7 +173,7 @@ def test_script_mode_reports_the_failing_test_line(sandbox):
 
 
 def test_strict_isolation_reports_every_mechanism():
-    from wizardcoder.bench.execution.sandbox import STRICT_NEEDS, Limits, Sandbox, SandboxUnavailable
+    from wizardcoder.sandbox.sandbox import STRICT_NEEDS, Limits, Sandbox, SandboxUnavailable
 
     try:
         with Sandbox(Limits(isolation="strict")) as sb:
@@ -184,7 +184,7 @@ def test_strict_isolation_reports_every_mechanism():
 
 
 def test_isolation_off_still_runs_and_judges():
-    from wizardcoder.bench.execution.sandbox import Limits, Sandbox
+    from wizardcoder.sandbox.sandbox import Limits, Sandbox
 
     with Sandbox(Limits(isolation="off")) as sb:
         status = sb.ensure_started()
@@ -194,15 +194,15 @@ def test_isolation_off_still_runs_and_judges():
 
 
 def test_io_phases_run_in_fresh_processes_and_a_task_without_inputs_still_loads_the_program(sandbox):
-    from wizardcoder.bench.checker import check_io
-    from wizardcoder.bench.expected import Expected
+    from wizardcoder.harness.checker import check_io
+    from wizardcoder.harness.expected import Expected
 
     none = Expected(base_time=[], plus_time=[], digests=[], exact_ok=[], floats=[])
     task = Task("T/0", "f", "", "")
     assert check_io(sandbox, task, "def f(:\n", none, "humaneval", FAST, True).base_status == "error"
     assert check_io(sandbox, task, "def f(x):\n    return x\n", none, "humaneval", FAST, True).plus_status == "pass"
     # Module state does not carry over from base to plus: each phase has its own process.
-    from wizardcoder.bench.execution.codec import fingerprint
+    from wizardcoder.sandbox.codec import fingerprint
 
     task = Task("T/1", "f", "", "", base_inputs=[[1]], plus_inputs=[[1]])
     one = Expected(base_time=[0.0], plus_time=[0.0], digests=[fingerprint(1)[0]] * 2, exact_ok=[True] * 2,

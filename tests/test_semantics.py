@@ -37,8 +37,8 @@ from semantics_corpus import (
     by_name,
     samples_text,
 )
-from wizardcoder.bench.evaluate import EvalConfig, evaluate
-from wizardcoder.bench.execution.sandbox import Limits
+from wizardcoder.harness.evaluate import EvalConfig, evaluate
+from wizardcoder.sandbox.sandbox import Limits
 
 BENCH_DATA = Path(__file__).parent / "data" / "benchmarks"
 FILES = {"humaneval": "HumanEval.jsonl.gz", "humaneval+": "HumanEvalPlus-v0.1.10.jsonl.gz",

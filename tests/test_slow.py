@@ -7,9 +7,9 @@ import json
 import pytest
 
 from test_evaluate import write_samples
-from wizardcoder.bench.datasets import load_dataset
-from wizardcoder.bench.evaluate import EvalConfig, evaluate
-from wizardcoder.bench.samples import stub_program as stub
+from wizardcoder.harness.datasets import load_dataset
+from wizardcoder.harness.evaluate import EvalConfig, evaluate
+from wizardcoder.harness.samples import stub_program as stub
 
 pytestmark = pytest.mark.slow
 

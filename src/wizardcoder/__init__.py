@@ -15,8 +15,8 @@ _LAZY = {
     "evaluate": "wizardcoder.api", "generate": "wizardcoder.api", "evolve": "wizardcoder.api",
     "train": "wizardcoder.api", "EvalSummary": "wizardcoder.api", "GenerateStats": "wizardcoder.api",
     "EngineSpec": "wizardcoder.engines.spec", "SamplingParams": "wizardcoder.engines.base",
-    "EvalConfig": "wizardcoder.bench.evaluate", "TimeSettings": "wizardcoder.bench.checker",
-    "Limits": "wizardcoder.bench.execution.sandbox", "EvolveConfig": "wizardcoder.evol.pipeline",
+    "EvalConfig": "wizardcoder.harness.evaluate", "TimeSettings": "wizardcoder.harness.checker",
+    "Limits": "wizardcoder.sandbox.sandbox", "EvolveConfig": "wizardcoder.evol.pipeline",
     "TrainConfig": "wizardcoder.training.config", "WizardCoderError": "wizardcoder.errors",
 }
 __all__ = ["EngineSpec", "EvalConfig", "EvalSummary", "EvolveConfig", "GenerateStats", "Limits", "SamplingParams",
@@ -24,13 +24,13 @@ __all__ = ["EngineSpec", "EvalConfig", "EvalSummary", "EvolveConfig", "GenerateS
 
 if TYPE_CHECKING:
     from wizardcoder.api import EvalSummary, GenerateStats, evaluate, evolve, generate, train
-    from wizardcoder.bench.checker import TimeSettings
-    from wizardcoder.bench.evaluate import EvalConfig
-    from wizardcoder.bench.execution.sandbox import Limits
     from wizardcoder.engines.base import SamplingParams
     from wizardcoder.engines.spec import EngineSpec
     from wizardcoder.errors import WizardCoderError
     from wizardcoder.evol.pipeline import EvolveConfig
+    from wizardcoder.harness.checker import TimeSettings
+    from wizardcoder.harness.evaluate import EvalConfig
+    from wizardcoder.sandbox.sandbox import Limits
     from wizardcoder.training.config import TrainConfig
 
 

@@ -20,9 +20,9 @@ from wizardcoder.engines.spec import EngineSpec
 from wizardcoder.errors import WizardCoderError
 
 if TYPE_CHECKING:
-    from wizardcoder.bench.evaluate import EvalConfig
     from wizardcoder.evol.pipeline import EvolveConfig
     from wizardcoder.evol.run import EvolveResult
+    from wizardcoder.harness.evaluate import EvalConfig
     from wizardcoder.training.config import TrainConfig
     from wizardcoder.training.run import TrainResult
 
@@ -78,10 +78,10 @@ def evaluate(benchmark: str | EvalConfig, samples: str | Path | None = None, *, 
              n_samples: int = 1, limit: int | None = None, show_progress: bool = False, **settings: Any) -> EvalSummary:
     """Score a samples file (``samples``; "canonical" for the reference solutions), or a model's answers
     (``model``: generated first, into the output directory, as ``eval --model``). ``settings``: the fields of
-    :class:`~wizardcoder.bench.evaluate.EvalConfig` (``output``, ``workers``, ``resume``...) and, with a
+    :class:`~wizardcoder.harness.evaluate.EvalConfig` (``output``, ``workers``, ``resume``...) and, with a
     model, of :class:`~wizardcoder.engines.spec.EngineSpec` (``max_tokens``, ``parallel``...)."""
-    from wizardcoder.bench.evaluate import EvalConfig
-    from wizardcoder.bench.evaluate import evaluate as run_evaluation
+    from wizardcoder.harness.evaluate import EvalConfig
+    from wizardcoder.harness.evaluate import evaluate as run_evaluation
 
     console = _console(show_progress)
     if isinstance(benchmark, EvalConfig):
@@ -90,7 +90,7 @@ def evaluate(benchmark: str | EvalConfig, samples: str | Path | None = None, *, 
     if (samples is None) == (model is None):
         raise WizardCoderError("evaluate: give samples (a file, or 'canonical') or a model, not both or neither")
     if model is not None:
-        from wizardcoder.bench.generate import generate_samples
+        from wizardcoder.harness.generate import generate_samples
 
         spec = _spec(model, settings)
         full_answers = settings.pop("full_answers", False)

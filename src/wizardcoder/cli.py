@@ -112,10 +112,10 @@ def eval_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Score a model (generating its answers) or a samples file on a benchmark: JSONL, summary and the card's table."""
-    from wizardcoder.bench.checker import TimeSettings
-    from wizardcoder.bench.evaluate import EvalConfig, evaluate
-    from wizardcoder.bench.execution.sandbox import Limits
-    from wizardcoder.bench.report import card_table, summary_table
+    from wizardcoder.harness.checker import TimeSettings
+    from wizardcoder.harness.evaluate import EvalConfig, evaluate
+    from wizardcoder.harness.report import card_table, summary_table
+    from wizardcoder.sandbox.sandbox import Limits
 
     if resume and overwrite:
         _fail("--resume and --overwrite exclude each other")
@@ -123,7 +123,7 @@ def eval_cmd(
         _fail(f"{samples}: no such samples file")
     model_used = samples is None
     if model_used:
-        from wizardcoder.bench.generate import generate_samples
+        from wizardcoder.harness.generate import generate_samples
 
         try:
             samples_path, model_label, output = generate_samples(
@@ -297,8 +297,8 @@ def prompts(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
     """WizardCoder prompts of a benchmark as JSONL: {task_id, instruction, prompt}."""
-    from wizardcoder.bench.datasets import load_dataset
-    from wizardcoder.bench.prompts import prompt_rows
+    from wizardcoder.harness.datasets import load_dataset
+    from wizardcoder.harness.prompts import prompt_rows
     from wizardcoder.jsonl import atomic_write_jsonl
 
     try:
@@ -324,7 +324,7 @@ def report(
     card: Annotated[bool, typer.Option("--card/--no-card", help="Also list the card's published rows.")] = True,
 ) -> None:
     """The model card's table (HumanEval, HumanEval+, MBPP, MBPP+) from finished evaluations."""
-    from wizardcoder.bench.report import card_table, read_summaries
+    from wizardcoder.harness.report import card_table, read_summaries
 
     try:
         summaries = read_summaries(paths)
@@ -670,8 +670,8 @@ def sandbox_check(
 
     from rich.table import Table
 
-    from wizardcoder.bench.execution.attacks import ATTACKS, run_attacks
-    from wizardcoder.bench.execution.sandbox import Limits, Sandbox, SandboxUnavailable
+    from wizardcoder.harness.attacks import ATTACKS, run_attacks
+    from wizardcoder.sandbox.sandbox import Limits, Sandbox, SandboxUnavailable
 
     chosen = [a for a in ATTACKS if not attack or any(k.lower() in a.name.lower() for k in attack)]
     if not chosen:
@@ -715,7 +715,7 @@ def datasets() -> None:
     """Known benchmark files, their md5, and where each would be read from now."""
     from rich.table import Table
 
-    from wizardcoder.bench.datasets import BENCHMARKS, find_local
+    from wizardcoder.harness.datasets import BENCHMARKS, find_local
     from wizardcoder.paths import cache_dir
 
     table = Table(title=f"benchmarks (cache: {cache_dir()})")

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wizardcoder.bench.datasets import load_dataset
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.harness.datasets import load_dataset
 
 BENCHMARKS = ("humaneval", "humaneval+", "mbpp", "mbpp+")
 FIELDS = ("instruction", "input", "output")

@@ -196,6 +196,15 @@ def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, c
         return _run_train(cfg, resume, overwrite, console, out, world, is_main, (rows, eval_rows, skipped))
 
 
+def _leave_process_group() -> None:
+    """Wait for rank 0's writes, then close the group: a rank that exits with gloo's threads alive aborts (SIGABRT)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console, out: Path, world: int,
                is_main: bool, data: tuple[list[Any], list[Any], list[str]]) -> TrainResult:
     rows, eval_rows, skipped = data
@@ -331,5 +340,6 @@ def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console
             record["started"] = saved.get("started", record["started"])
             record["resumed"] = saved.get("resumed", 0) + 1
         atomic_write_json(out / RECORD, record)
+    _leave_process_group()
     return TrainResult(out, adapter_dir, result.global_step, result.training_loss, eval_loss, runtime, tokens,
                        stats, eval_stats, gguf_path, notes)

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 
 if __package__:
-    from wizardcoder.bench.execution import calls, isolation, plain
-    from wizardcoder.bench.execution.codec import dumps, fingerprint, mbpp_deserialize
+    from wizardcoder.sandbox import calls, isolation, plain
+    from wizardcoder.sandbox.codec import dumps, fingerprint, mbpp_deserialize
 else:  # run as a script inside the sandbox: the sibling modules are plain modules
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import calls  # type: ignore[no-redef]

@@ -25,15 +25,15 @@ from rich.console import Console
 from rich.progress import Progress
 
 from wizardcoder import __version__, outlock
-from wizardcoder.bench.checker import PASS, TimeSettings, Verdict, check_io, check_script
-from wizardcoder.bench.datasets import Dataset, load_dataset
-from wizardcoder.bench.execution.sandbox import Limits, Sandbox
-from wizardcoder.bench.expected import expected_outputs
-from wizardcoder.bench.metrics import mean_pass_at_k
-from wizardcoder.bench.samples import CANONICAL, Sample, canonical_samples, load_samples
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.harness.checker import PASS, TimeSettings, Verdict, check_io, check_script
+from wizardcoder.harness.datasets import Dataset, load_dataset
+from wizardcoder.harness.expected import expected_outputs
+from wizardcoder.harness.metrics import mean_pass_at_k
+from wizardcoder.harness.samples import CANONICAL, Sample, canonical_samples, load_samples
 from wizardcoder.jsonl import atomic_write_json, atomic_write_jsonl, read_json, read_jsonl_tolerant
 from wizardcoder.progress import make_progress
+from wizardcoder.sandbox.sandbox import Limits, Sandbox
 from wizardcoder.settings import check_choice, check_number
 
 RESULTS, SUMMARY, MANIFEST = "results.jsonl", "summary.json", "run.json"

@@ -15,11 +15,11 @@ from typing import Any
 from rich.console import Console
 
 from wizardcoder import outlock
-from wizardcoder.bench.datasets import load_dataset
-from wizardcoder.bench.prompts import build_instruction
 from wizardcoder.engines.batch import Job, generate_file
 from wizardcoder.engines.spec import EngineSpec
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.harness.datasets import load_dataset
+from wizardcoder.harness.prompts import build_instruction
 from wizardcoder.prompting.formats import make_request, resolve_format
 
 SAMPLES = "samples.jsonl"

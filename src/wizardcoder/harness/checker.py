@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from wizardcoder.bench.datasets import Task
-from wizardcoder.bench.execution.codec import Opaque, loads, mbpp_deserialize
-from wizardcoder.bench.execution.sandbox import STOP, Execution, Sandbox
-from wizardcoder.bench.expected import BIG_OUTPUT, Expected
-from wizardcoder.bench.oracles import MBPP_SET_EQ, Comparator
+from wizardcoder.harness.datasets import Task
+from wizardcoder.harness.expected import BIG_OUTPUT, Expected
+from wizardcoder.harness.oracles import MBPP_SET_EQ, Comparator
+from wizardcoder.sandbox.codec import Opaque, loads, mbpp_deserialize
+from wizardcoder.sandbox.sandbox import STOP, Execution, Sandbox
 from wizardcoder.settings import check_number
 
 PASS, FAIL, TIMEOUT, ERROR = "pass", "fail", "timeout", "error"

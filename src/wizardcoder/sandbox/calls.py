@@ -24,7 +24,7 @@ import types
 from collections.abc import Iterator
 
 if __package__:
-    from wizardcoder.bench.execution.codec import Handle, Opaque, _hook, encode, encode_top
+    from wizardcoder.sandbox.codec import Handle, Opaque, _hook, encode, encode_top
 else:  # inside the sandbox, imported as a plain module next to the runner
     from codec import Handle, Opaque, _hook, encode, encode_top  # type: ignore[no-redef]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from wizardcoder.bench.datasets import Dataset, Task
+from wizardcoder.harness.datasets import Dataset, Task
 from wizardcoder.prompting import format_prompt
 
 PREFIX = "Create a Python script for this problem:"

@@ -38,8 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizardcoder.bench.execution.codec import loads
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.sandbox.codec import loads
 from wizardcoder.settings import check_choice, check_number
 
 RUNNER = Path(__file__).with_name("runner.py")

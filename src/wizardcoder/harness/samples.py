@@ -14,9 +14,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizardcoder.bench.datasets import Dataset, Task
-from wizardcoder.bench.postprocess import extract_code, parse
 from wizardcoder.errors import WizardCoderError, at
+from wizardcoder.harness.datasets import Dataset, Task
+from wizardcoder.harness.postprocess import extract_code, parse
 from wizardcoder.jsonl import iter_jsonl, read_bytes
 
 CANONICAL = "canonical"  # --samples canonical: the reference solutions

@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizardcoder.bench.datasets import Dataset, Task
-from wizardcoder.bench.execution.codec import fingerprint, loads
-from wizardcoder.bench.execution.sandbox import STOP, Sandbox
-from wizardcoder.bench.oracles import MBPP_NOT_NONE
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.harness.datasets import Dataset, Task
+from wizardcoder.harness.oracles import MBPP_NOT_NONE
 from wizardcoder.paths import cache_dir
+from wizardcoder.sandbox.codec import fingerprint, loads
+from wizardcoder.sandbox.sandbox import STOP, Sandbox
 
 FORMAT = 5  # 5: numpy scalars and top-level subclasses keep their type
 BIG_OUTPUT = 1 << 16  # bytes: a sample's output this large is first offered by its digest only

@@ -8,8 +8,8 @@ from typing import Any
 
 from rich.table import Table
 
-from wizardcoder.bench.evaluate import SUMMARY
 from wizardcoder.errors import WizardCoderError, at
+from wizardcoder.harness.evaluate import SUMMARY
 from wizardcoder.jsonl import read_json_object
 from wizardcoder.prompting.registry import FAMILY, PEERS, find
 

@@ -29,12 +29,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wizardcoder.bench.checker import PASS, TimeSettings, Verdict, check_io, check_script
-from wizardcoder.bench.datasets import Task
-from wizardcoder.bench.execution.codec import fingerprint
-from wizardcoder.bench.execution.isolation import SPARE_NAME
-from wizardcoder.bench.execution.sandbox import Sandbox
-from wizardcoder.bench.expected import Expected
+from wizardcoder.harness.checker import PASS, TimeSettings, Verdict, check_io, check_script
+from wizardcoder.harness.datasets import Task
+from wizardcoder.harness.expected import Expected
+from wizardcoder.sandbox.codec import fingerprint
+from wizardcoder.sandbox.isolation import SPARE_NAME
+from wizardcoder.sandbox.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
