@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/evol_throughput.py [--latency 0.25] [--capacity 32] [--seeds 600] [--rounds 2]
 
-The teacher is the fake OpenAI-compatible endpoint (``wizardcoder.evol.fake_teacher``) in its own
+The teacher is the fake OpenAI-compatible endpoint (``wizardcoder.testing.fault_server``) in its own
 process: every request takes ``latency`` seconds and at most ``capacity`` are served at once, so
 no client can do better than ``capacity / latency`` requests/s. Measured, each a full run of the
 pipeline (seeds -> rounds -> export, state in SQLite, decontamination off):
@@ -29,14 +29,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from wizardcoder.engine_options import EngineArgs
 from wizardcoder.engines import SamplingParams
-from wizardcoder.evol.pipeline import EvolveConfig
+from wizardcoder.engines.spec import EngineSpec
+from wizardcoder.evol.config import EvolveConfig
 from wizardcoder.evol.run import EvolveJob, run_evolve
 
 
 def start_teacher(latency: float, capacity: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "wizardcoder.evol.fake_teacher", "--port", "0", "--latency",
+    proc = subprocess.Popen([sys.executable, "-m", "wizardcoder.testing.fault_server", "--port", "0", "--latency",
                              str(latency), "--capacity", str(capacity)], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline() if proc.stdout else ""
     if "listening on" not in line:
@@ -60,7 +60,7 @@ def write_seeds(path: Path, n: int) -> Path:
 def run(url: str, seeds: Path, out: Path, rounds: int, concurrency: int, rpm: float | None = None) -> dict[str, float]:
     cfg = EvolveConfig(rounds=rounds, concurrency=concurrency,
                        sampling=SamplingParams(max_tokens=512, temperature=1.0, top_p=0.95))
-    job = EvolveJob(output=out, teacher=EngineArgs(model="fake", base_url=url, retries=2), config=cfg, seeds=seeds,
+    job = EvolveJob(output=out, teacher=EngineSpec(model="fake", base_url=url, retries=2), config=cfg, seeds=seeds,
                     rpm=rpm, decontaminate=False)
     sent = server_requests(url)
     cpu = resource.getrusage(resource.RUSAGE_SELF)

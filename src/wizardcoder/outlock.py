@@ -97,7 +97,9 @@ def _why(directory: Path, exc: OSError) -> str:
             if not p.is_dir():
                 return f"{p} is a file, not a directory"
             break
-    return describe_os_error(exc, None) if exc.errno != errno.ENOENT else f"{exc.strerror.lower()} (cannot create it there)"
+    if exc.errno != errno.ENOENT:
+        return describe_os_error(exc, None)
+    return f"{(exc.strerror or os.strerror(errno.ENOENT)).lower()} (cannot create it there)"
 
 
 def _describe(fd: int) -> str:

@@ -46,10 +46,12 @@ def check_choice(field: str, value: Any, choices: tuple[str, ...]) -> None:
 
 def setting(default: Any = None, *flags: str, help: str = "", ge: float | None = None, gt: float | None = None,
             le: float | None = None, panel: str | None = None, integer: bool = False,
-            default_factory: Any = None) -> Any:
+            choices: tuple[str, ...] | None = None, cli: bool = True, default_factory: Any = None) -> Any:
     """A settings field that carries its default, its help, its bounds and its flags: the one place the
-    CLI (``wizardcoder.engine_options``), YAML files and API calls take them from."""
-    meta = {"flags": flags, "help": help, "ge": ge, "gt": gt, "le": le, "panel": panel, "integer": integer}
+    CLI (``wizardcoder.cli._options``), YAML files and API calls take them from. ``choices`` lists the
+    accepted strings (the flag shows them); ``cli=False`` keeps a field YAML/API-only (a mapping, say)."""
+    meta = {"flags": flags, "help": help, "ge": ge, "gt": gt, "le": le, "panel": panel, "integer": integer,
+            "choices": choices, "cli": cli}
     if default_factory is not None:
         return dataclasses.field(default_factory=default_factory, metadata={"setting": meta})
     return dataclasses.field(default=default, metadata={"setting": meta})
@@ -62,5 +64,6 @@ def check_fields(obj: Any) -> None:
         if not meta or all(meta[k] is None for k in ("ge", "gt", "le")):
             continue
         value = getattr(obj, f.name)
+        optional = f.default is None or "None" in str(f.type)  # `float | None`: None means "off" or "unset"
         check_number(f.name, value, ge=meta["ge"], gt=meta["gt"], le=meta["le"], integer=meta["integer"],
-                     optional=f.default is None)
+                     optional=optional)

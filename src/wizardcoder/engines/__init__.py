@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from wizardcoder.engines.base import Completion, Engine, Message, Request, SamplingParams
-from wizardcoder.engines.resolve import ENGINES, ModelRef, default_gguf, resolve_model
+from wizardcoder.engines.resolve import BUILTIN, ENGINES, ModelRef, default_gguf, load_builtin, register_builtin, resolve_model
 from wizardcoder.errors import WizardCoderError
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "SamplingParams",
     "default_gguf",
     "load_engine",
+    "register_builtin",
     "resolve_model",
 ]
 
@@ -33,18 +35,19 @@ def load_engine(ref: ModelRef, engine: str | None = None, **options: Any) -> Eng
     ``timeout``, ``max_retries``, ``concurrency`` for openai); unknown ones are ignored.
     """
     name = engine or ref.default_engine()
-    try:
-        if name == "llamacpp":
-            from wizardcoder.engines.llamacpp import LlamaCppEngine as cls
-        elif name == "transformers":
-            from wizardcoder.engines.hf import TransformersEngine as cls
-        elif name == "vllm":
-            from wizardcoder.engines.vllm import VLLMEngine as cls
-        elif name == "openai":
-            from wizardcoder.engines.openai import OpenAIEngine as cls
-        else:
-            raise WizardCoderError(f"unknown engine {name!r} (choose from {', '.join(ENGINES)})")
+    if ref.kind == BUILTIN or name == BUILTIN:
+        if ref.kind != BUILTIN or name != BUILTIN:
+            raise WizardCoderError(f"{ref.label}: a built-in stand-in model runs only in process, not in {name}")
+        return load_builtin(ref, **options)
+    modules = {"llamacpp": ("llamacpp", "LlamaCppEngine"), "transformers": ("hf", "TransformersEngine"),
+               "vllm": ("vllm", "VLLMEngine"), "openai": ("openai", "OpenAIEngine")}
+    if name not in modules:
+        raise WizardCoderError(f"unknown engine {name!r} (choose from {', '.join(ENGINES)})")
+    module, attr = modules[name]
+    try:  # imported only when chosen: each engine pulls its own heavy packages
+        cls = getattr(importlib.import_module(f"wizardcoder.engines.{module}"), attr)
     except ImportError as exc:
         raise WizardCoderError(f"engine {name} needs packages that are not installed ({exc.name}): "
                                f"pip install {_EXTRAS[name]}") from None
-    return cls.load(ref, **options)
+    loaded: Engine = cls.load(ref, **options)
+    return loaded

@@ -7,18 +7,13 @@ so a sample depends on its seed only, never on which requests shared its batch.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import os
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
     GenerationConfig,
     LogitsProcessor,
     LogitsProcessorList,
@@ -27,7 +22,8 @@ from transformers import (
     TextIteratorStreamer,
 )
 
-from wizardcoder.engines.base import Completion, Engine, Request, SamplingParams
+from wizardcoder.engines import hf_loading
+from wizardcoder.engines.base import Completion, Engine, FinishReason, Request, SamplingParams
 from wizardcoder.engines.render import encode, fit_context, request_text, special_stop_ids
 from wizardcoder.engines.resolve import ModelRef
 from wizardcoder.errors import WizardCoderError
@@ -48,34 +44,6 @@ def _pick_dtype(dtype: Any, device: str) -> Any:
     if dtype not in _DTYPES:
         raise WizardCoderError(f"unknown dtype {dtype!r} (choose from auto, {', '.join(_DTYPES)})")
     return _DTYPES[dtype]
-
-
-@contextlib.contextmanager
-def _gguf_parse_once() -> Iterator[None]:
-    """Share one parse of a GGUF file between the config, tokenizer and weights loaders.
-
-    transformers parses the whole file (vocabulary included) once per loader and rebuilds the
-    tensor-name map once per module: about 25 s of a 35 s load for the default model on 2 CPU
-    cores, 8 s with this. Patches the ``gguf`` module only for the duration of the load.
-    """
-    import gguf
-
-    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
-    readers: dict[str, Any] = {}
-
-    def cached_reader(path: Any, *args: Any, **kwargs: Any) -> Any:
-        key = os.fspath(path)
-        if args or kwargs:
-            return reader(path, *args, **kwargs)
-        if key not in readers:
-            readers[key] = reader(path)
-        return readers[key]
-
-    gguf.GGUFReader, gguf.get_tensor_name_map = cached_reader, functools.lru_cache(maxsize=None)(name_map)
-    try:
-        yield
-    finally:
-        gguf.GGUFReader, gguf.get_tensor_name_map = reader, name_map
 
 
 class _SeededSampler(LogitsProcessor):
@@ -100,7 +68,7 @@ class _SeededSampler(LogitsProcessor):
         for row, gen in enumerate(self.generators):
             token = torch.multinomial(probs[row], 1, generator=gen)
             out[row, token] = 0.0
-        return out
+        return cast(torch.FloatTensor, out)
 
 
 class _Cancelled(StoppingCriteria):
@@ -110,7 +78,8 @@ class _Cancelled(StoppingCriteria):
         self.event = event
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+        return cast(torch.BoolTensor, torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool,
+                                                 device=input_ids.device))
 
 
 class _CodeDone(StoppingCriteria):
@@ -125,7 +94,7 @@ class _CodeDone(StoppingCriteria):
             if "`" in self.tokenizer.decode(ids[-1:]):
                 text = self.tokenizer.decode(ids[self.width:], skip_special_tokens=True)
                 done[row] = code_block_end(text.replace("\r", "")) is not None
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+        return cast(torch.BoolTensor, torch.tensor(done, dtype=torch.bool, device=input_ids.device))
 
 
 class TransformersEngine(Engine):
@@ -154,24 +123,16 @@ class TransformersEngine(Engine):
             torch.set_num_threads(int(threads))
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         torch_dtype = _pick_dtype(dtype, device)
-        if ref.kind == "gguf":
-            where, extra = os.path.dirname(os.path.abspath(ref.location)), {"gguf_file": os.path.basename(ref.location)}
-        elif ref.kind in ("dir", "hub"):
-            where, extra = ref.location, ({"gguf_file": ref.gguf_file} if ref.gguf_file else {})
-        else:
+        if ref.kind not in hf_loading.LOADABLE_KINDS:
             raise WizardCoderError(f"{ref.label}: the transformers engine loads local models and hub ids, not {ref.kind}")
-        loading = _gguf_parse_once() if "gguf_file" in extra else contextlib.nullcontext()
+        source = hf_loading.hf_source(ref)
         # On GPU the weights go straight to the device (a 34B model need not fit in CPU memory first).
-        placement = {} if device == "cpu" else {"device_map": device}
-        try:
-            with loading:
-                tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=trust_remote_code, **extra)
-                model = AutoModelForCausalLM.from_pretrained(where, dtype=torch_dtype, trust_remote_code=trust_remote_code,
-                                                             **placement, **extra)
-        except (OSError, ValueError, KeyError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise WizardCoderError(f"cannot load {ref.label} ({ref.location}) in transformers: {first}") from None
-        if not placement:
+        placement = None if device == "cpu" else device
+        with hf_loading.loading(source, f"cannot load {ref.label} ({ref.location}) in transformers"):
+            tokenizer = hf_loading.load_tokenizer(source, trust_remote_code=trust_remote_code)
+            model = hf_loading.load_causal_lm(source, dtype=torch_dtype, trust_remote_code=trust_remote_code,
+                                              device_map=placement)
+        if placement is None:
             model.to(device)
         model.eval()
         return cls(ref, model, tokenizer, device, batch_size)
@@ -211,7 +172,7 @@ class TransformersEngine(Engine):
         if not params.greedy:
             seeds = [req.seed if req.seed is not None else params.seed for req in requests]
             kwargs["logits_processor"] = LogitsProcessorList([_SeededSampler(seeds, params.temperature, params.top_p)])
-        criteria = [_Cancelled(cancel)] if cancel is not None else []
+        criteria: list[StoppingCriteria] = [_Cancelled(cancel)] if cancel is not None else []
         if params.stop_after_code:
             criteria.append(_CodeDone(self.tokenizer, prompt_width))
         if criteria:
@@ -257,7 +218,7 @@ class TransformersEngine(Engine):
         count = self._tokens_to_stop(kept, params.stop) if stopped else len(kept) + (end is not None)
         if params.stop_after_code and (cut := code_block_end(text.replace("\r", ""))) is not None:
             text, stopped = text.replace("\r", "")[:cut], True  # the row ran on only while its batch did
-        reason = "stop" if stopped or end is not None or count < max_new else "length"
+        reason: FinishReason = "stop" if stopped or end is not None or count < max_new else "length"
         return Completion(text, reason, completion_tokens=count)
 
     def _decode(self, tokens: list[int]) -> str:

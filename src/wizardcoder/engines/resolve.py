@@ -4,21 +4,36 @@
 package; a ``.gguf`` file goes to llama.cpp; a directory or a hub id (``org/name``) to
 transformers (or vLLM when asked); a registry name (``WizardCoder-15B-V1.0``) to its hub id.
 With ``--base-url`` the model name is passed to the OpenAI-compatible server as it is.
+
+A *pullable* name (``qwen2.5-coder-0.5b-instruct``; :mod:`wizardcoder.engines.pull`) means its
+verified file in the cache and nothing else: not a directory of that name, not the hub; before
+``wizardcoder models pull NAME`` it is a one-line error saying so.
+
+A *built-in* name (:func:`register_builtin`; ``fake``, evol's dry-run teacher) is a stand-in model
+that runs in process with no weights. Its engine is registered by the layer that owns it, so this
+layer never imports a higher one; a name is known once that layer is imported, and a server
+(``--base-url``, ``--engine openai``) still gets it as a plain model name.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from wizardcoder.engines.pull import find_pullable, not_pulled, present
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.prompting.registry import DEFAULT_GGUF_FILE, DEFAULT_GGUF_PACKAGE, DEFAULT_MODEL, ModelCard, find
 
+if TYPE_CHECKING:
+    from wizardcoder.engines.base import Engine
+
 ENGINES = ("llamacpp", "transformers", "vllm", "openai")
-Kind = Literal["gguf", "dir", "hub", "remote"]
+Kind = Literal["gguf", "dir", "hub", "remote", "builtin"]
+BUILTIN = "builtin"  # the engine name (and ModelRef.kind) of a registered stand-in model
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
@@ -38,7 +53,20 @@ class ModelRef:
         return name.removesuffix(".gguf") or self.location
 
     def default_engine(self) -> str:
-        return {"gguf": "llamacpp", "dir": "transformers", "hub": "transformers", "remote": "openai"}[self.kind]
+        return {"gguf": "llamacpp", "dir": "transformers", "hub": "transformers", "remote": "openai",
+                "builtin": BUILTIN}[self.kind]
+
+
+_BUILTINS: dict[str, Callable[..., Engine]] = {}
+
+
+def register_builtin(name: str, load: Callable[..., Engine]) -> None:
+    """Make ``name`` a model that ``load(ref, **options)`` runs in process (options it does not know ignored)."""
+    _BUILTINS[name] = load
+
+
+def load_builtin(ref: ModelRef, **options: Any) -> Engine:
+    return _BUILTINS[ref.location](ref, **options)
 
 
 def default_gguf() -> Path:
@@ -62,8 +90,19 @@ def resolve_model(spec: str | None, engine: str | None = None, base_url: str | N
         if not spec or spec == "default":
             raise WizardCoderError("--model: name the model the server serves (see its /v1/models)")
         return ModelRef(spec, "remote", spec, find(spec))
+    if spec in _BUILTINS:
+        if engine is not None:
+            raise WizardCoderError(f"{spec!r} is a built-in stand-in model that runs in process: drop --engine "
+                                   "(or give --base-url to send the name to a server)")
+        return ModelRef(spec, "builtin", spec, None)
     if spec is None or spec == "default":
         return ModelRef("default", "gguf", str(default_gguf()), DEFAULT_MODEL)
+    pullable = find_pullable(spec)
+    if pullable is not None:  # the name is bound to one verified file: nothing else is taken for it
+        path = present(pullable)
+        if path is None:
+            raise not_pulled(pullable)
+        return ModelRef(spec, "gguf", str(path), pullable.card)
     path = Path(spec).expanduser()
     if path.is_file():
         if path.suffix != ".gguf":

@@ -2,7 +2,7 @@
 command shares (``generate``, ``eval --model``, ``chat``, ``serve``, ``demo``, and ``evolve``'s teacher).
 
 Plain data, no CLI: each field declares its default, help and bounds once (``settings.setting``);
-the command line derives its flags from them (``wizardcoder.engine_options``) and a Python caller
+the command line derives its flags from them (``wizardcoder.cli._options``) and a Python caller
 builds the same object, with the same checks, e.g. ``EngineSpec(model="x.gguf", max_tokens=512)``.
 """
 

@@ -24,6 +24,17 @@ from wizardcoder.harness.datasets import load_dataset
 
 BENCHMARKS = ("humaneval", "humaneval+", "mbpp", "mbpp+")
 FIELDS = ("instruction", "input", "output")
+
+
+def parse_benchmark_paths(specs: Iterable[str] | None) -> dict[str, str]:
+    """``--benchmark-path NAME=FILE`` specs: local benchmark copies to decontaminate against offline."""
+    out = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep or name not in BENCHMARKS:
+            raise WizardCoderError(f"--benchmark-path {spec}: expected NAME=FILE with NAME one of {', '.join(BENCHMARKS)}")
+        out[name] = path
+    return out
 _WORD = re.compile(r"\w+")
 # Measured on Code Alpaca 2k at n=10: 62 rows flagged with every n-gram indexed, 41 with this. The 21
 # no longer flagged all matched only array swaps (`arr[j], arr[j+1] = arr[j+1], arr[j]`, `temp = arr[i]`)

@@ -17,10 +17,12 @@ calls these before spending a request where it can.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+from wizardcoder.errors import WizardCoderError
 from wizardcoder.evol.prompts import LEAK_PHRASES
-from wizardcoder.settings import check_number
+from wizardcoder.settings import check_number, setting
 
 RULES = ("no_gain", "refusal", "trivial_answer", "leak", "length")
 
@@ -46,11 +48,13 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 @dataclass(frozen=True)
 class FilterConfig:
-    rules: frozenset[str] = field(default_factory=lambda: frozenset(RULES))
-    min_instruction_words: int = 3
-    max_instruction_chars: int = 8000
-    max_answer_chars: int = 32000
-    refusal_max_words: int = 80
+    """The elimination rules in force and their thresholds (``--no-rule`` switches a rule off)."""
+
+    rules: frozenset[str] = setting(None, cli=False, default_factory=lambda: frozenset(RULES))
+    min_instruction_words: int = setting(3, ge=0, integer=True, help="Shorter evolved tasks are eliminated.")
+    max_instruction_chars: int = setting(8000, ge=1, integer=True, help="Longer evolved tasks are eliminated.")
+    max_answer_chars: int = setting(32000, ge=1, integer=True, help="Longer answers are eliminated.")
+    refusal_max_words: int = setting(80, ge=1, integer=True, help="Answers this short are checked for refusals.")
 
     def __post_init__(self) -> None:
         for name in ("min_instruction_words", "max_instruction_chars", "max_answer_chars", "refusal_max_words"):
@@ -58,6 +62,15 @@ class FilterConfig:
 
     def on(self, rule: str) -> bool:
         return rule in self.rules
+
+    @classmethod
+    def without(cls, rules: Iterable[str], **settings: int) -> FilterConfig:
+        """Every rule but ``rules`` (``--no-rule``); an unknown name is refused, not ignored."""
+        off = list(rules)
+        for rule in off:
+            if rule not in RULES:
+                raise WizardCoderError(f"--no-rule {rule}: unknown rule (choose from {', '.join(RULES)})")
+        return cls(rules=frozenset(RULES) - set(off), **settings)
 
 
 Verdict = tuple[str, str] | None  # (reason, detail), or None when the row passes

@@ -12,19 +12,15 @@ barrier between rounds; the result is the same as evolving the whole pool round 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import random
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from wizardcoder.engines.base import Completion, SamplingParams
-from wizardcoder.errors import WizardCoderError
-from wizardcoder.evol.filters import FilterConfig, check_answer, check_instruction
+from wizardcoder.evol.config import EvolveConfig
+from wizardcoder.evol.filters import check_answer, check_instruction
 from wizardcoder.evol.prompts import (
-    ALL_METHODS,
-    Method,
     clean_evolved,
     evolve_prompt,
     judge_prompt,
@@ -34,38 +30,8 @@ from wizardcoder.evol.prompts import (
 from wizardcoder.evol.state import RequestRecord, Row, Store, child_id
 from wizardcoder.evol.teacher import Outcome, TeacherClient, Validator
 from wizardcoder.prompting.formats import make_request
-from wizardcoder.settings import check_number
 
 JUDGE_MAX_TOKENS = 24
-
-
-@dataclass(frozen=True)
-class EvolveConfig:
-    rounds: int = 3
-    methods: tuple[tuple[str, float], ...] = (("constraints", 1.0), ("uncommon", 1.0), ("reasoning", 1.0),
-                                              ("erroneous_code", 1.0), ("complexity", 1.0))
-    seed: int = 0
-    sampling: SamplingParams = field(default_factory=lambda: SamplingParams(max_tokens=2048, temperature=1.0, top_p=0.95))
-    filters: FilterConfig = field(default_factory=FilterConfig)
-    prompt_format: str = "chat"
-    concurrency: int = 16
-
-    def __post_init__(self) -> None:
-        check_number("rounds", self.rounds, ge=1, integer=True)
-        check_number("concurrency", self.concurrency, ge=1, integer=True)
-        check_number("seed", self.seed, integer=True)
-        for name, weight in self.methods:
-            check_number(f"method {name} weight", weight, ge=0)
-        if not any(w for _, w in self.methods):
-            raise WizardCoderError("--method: every weight is 0")
-
-    def method_for(self, row_id: str) -> Method:
-        rng = random.Random(f"{self.seed}:{row_id}")
-        names = [m for m, _ in self.methods]
-        return ALL_METHODS[rng.choices(names, weights=[w for _, w in self.methods])[0]]
-
-    def request_seed(self, key: str) -> int:
-        return int.from_bytes(hashlib.sha256(f"{self.seed}:{key}".encode()).digest()[:4], "big") & 0x7FFFFFFF
 
 
 @dataclass
@@ -145,8 +111,8 @@ class Evolver:
         rec = self._reuse.pop(key, None)
         if rec is not None:
             self.counts.reused += 1
-            comp = Completion(rec.response or "", rec.finish_reason or "stop", rec.prompt_tokens, rec.completion_tokens)
-            return comp, None
+            reused = Completion(rec.response or "", rec.finish_reason or "stop", rec.prompt_tokens, rec.completion_tokens)
+            return reused, None
         request = make_request(content, self.cfg.prompt_format, seed=self.cfg.request_seed(key))
         out = await self.teacher.ask(request, params, validate)
         comp = out.completion

@@ -4,7 +4,8 @@ The five code heuristics are the paper's (method notes §4); the wording is ours
 (deepening, concretizing) and in-breadth come from the general Evol-Instruct and are off by
 default for code. Every meta-prompt opens with a fixed first line, so a reply that leaks the
 meta-prompt's own words is recognisable (:data:`LEAK_PHRASES`), and so is each prompt's kind
-(:func:`prompt_kind`, used by the fake teacher).
+(the dry-run teacher, :mod:`wizardcoder.evol.dry_run`, reads it from these heads and the task from
+the "Task to rewrite:" / "Task for inspiration:" lines).
 """
 
 from __future__ import annotations
@@ -125,11 +126,3 @@ def parse_judgement(text: str) -> bool | None:
         return True
     return None
 
-
-def prompt_kind(text: str) -> str:
-    """``evolve``, ``judge`` or ``answer``: which of our requests ``text`` is."""
-    if text.startswith((EVOLVE_HEAD, BREADTH_HEAD)):
-        return "evolve"
-    if text.startswith(JUDGE_HEAD):
-        return "judge"
-    return "answer"

@@ -6,8 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from rich.console import Console
@@ -16,50 +15,21 @@ from rich.table import Table
 from wizardcoder import outlock
 from wizardcoder.engines.spec import EngineSpec
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.evol.config import EvolveJob
 from wizardcoder.evol.export import ALPACA_FILE, DATA_FILE, ELIMINATED_FILE, REMOVED_FILE, ExportSummary, export
 from wizardcoder.evol.limits import RateLimiter, RetryPolicy
-from wizardcoder.evol.pipeline import EvolveConfig, Evolver, RunCounts
+from wizardcoder.evol.pipeline import Evolver, RunCounts
 from wizardcoder.evol.seeds import SeedFile, read_seeds
 from wizardcoder.evol.state import STATE_FILE, Row, Store, open_store, seed_id
 from wizardcoder.evol.teacher import Backend, EngineBackend, OpenAIBackend, TeacherClient
 from wizardcoder.jsonl import atomic_write_json
 from wizardcoder.progress import make_progress
-from wizardcoder.settings import check_number
 
 RUN_FILE = "run.json"
 # Settings a resumed run must share with the run it continues (rounds may grow).
 _FIXED = ("teacher", "prompt_format", "methods", "seed", "sampling", "rules")
 
 
-@dataclass
-class EvolveJob:
-    output: Path
-    teacher: EngineSpec  # model = the teacher; base_url for a server, else an in-process engine
-    config: EvolveConfig
-    seeds: Path | None = None
-    limit: int | None = None
-    lenient: bool = False
-    resume: bool = False
-    overwrite: bool = False
-    rpm: float | None = None
-    tpm: float | None = None
-    backoff: float = 1.0
-    max_failures: int = 20
-    dedup_threshold: float | None = 0.8
-    decontaminate: bool = True
-    decontam_ngram: int = 10
-    benchmark_paths: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        check_number("limit", self.limit, ge=1, integer=True, optional=True)
-        check_number("rpm", self.rpm, gt=0, optional=True)
-        check_number("tpm", self.tpm, gt=0, optional=True)
-        check_number("backoff", self.backoff, ge=0)
-        check_number("max_failures", self.max_failures, ge=1, integer=True)
-        check_number("dedup_threshold", self.dedup_threshold, gt=0, le=1, optional=True)
-        check_number("decontam_ngram", self.decontam_ngram, ge=1, integer=True)
-        if self.resume and self.overwrite:
-            raise WizardCoderError("--resume and --overwrite exclude each other")
 
 
 @dataclass

@@ -17,9 +17,12 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizardcoder.errors import WizardCoderError
+
+if TYPE_CHECKING:
+    from wizardcoder.engines.base import FinishReason
 
 STATE_FILE = "state.sqlite"
 
@@ -92,7 +95,7 @@ class RequestRecord:
     kind: str
     status: str
     response: str | None = None
-    finish_reason: str | None = None
+    finish_reason: FinishReason | None = None  # a Completion's, as put_request stored it
     prompt_tokens: int = 0
     completion_tokens: int = 0
     attempts: int = 0

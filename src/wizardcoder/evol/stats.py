@@ -452,7 +452,8 @@ def _reason_colors(n: int) -> list[Any]:
     """tab10 without its green (that is "accepted"), then tab20b's colours for a long tail of reasons."""
     from matplotlib import colormaps
 
-    palette = [c for i, c in enumerate(colormaps["tab10"].colors) if i != 2] + list(colormaps["tab20b"].colors)
+    tab10, tab20b = colormaps["tab10"], colormaps["tab20b"]  # qualitative maps: N colours, one per index
+    palette = [tab10(i) for i in range(tab10.N) if i != 2] + [tab20b(i) for i in range(tab20b.N)]
     return [palette[i % len(palette)] for i in range(n)]
 
 

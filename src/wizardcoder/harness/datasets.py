@@ -277,7 +277,7 @@ def _humaneval_plus(file: Path, lineno: int, row: dict) -> Task:
         code_prefix=prompt,
         base_inputs=_inputs(file, lineno, row, "base_input"),
         plus_inputs=_inputs(file, lineno, row, "plus_input"),
-        atol=float(_field(file, lineno, row, "atol", (int, float))),  # type: ignore[arg-type]
+        atol=float(_field(file, lineno, row, "atol", (int, float))),
     )
 
 
@@ -326,7 +326,7 @@ def _mbpp_plus(file: Path, lineno: int, row: dict) -> Task:
         code_prefix=prompt,  # a docstring: harmless, and what evalplus prepends to completions
         base_inputs=_inputs(file, lineno, row, "base_input"),
         plus_inputs=_inputs(file, lineno, row, "plus_input"),
-        atol=float(_field(file, lineno, row, "atol", (int, float))),  # type: ignore[arg-type]
+        atol=float(_field(file, lineno, row, "atol", (int, float))),
         examples=asserts[:1],
         mbpp_number=number,
     )

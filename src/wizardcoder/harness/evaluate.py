@@ -8,6 +8,7 @@ every sample has a verdict: its presence means the run is complete.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -17,7 +18,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,34 +28,41 @@ from rich.progress import Progress
 from wizardcoder import __version__, outlock
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.harness.checker import PASS, TimeSettings, Verdict, check_io, check_script
-from wizardcoder.harness.datasets import Dataset, load_dataset
-from wizardcoder.harness.expected import expected_outputs
+from wizardcoder.harness.datasets import BENCHMARKS, Dataset, load_dataset
+from wizardcoder.harness.expected import Expected, expected_outputs
 from wizardcoder.harness.metrics import mean_pass_at_k
 from wizardcoder.harness.samples import CANONICAL, Sample, canonical_samples, load_samples
 from wizardcoder.jsonl import atomic_write_json, atomic_write_jsonl, read_json, read_jsonl_tolerant
 from wizardcoder.progress import make_progress
 from wizardcoder.sandbox.sandbox import Limits, Sandbox
-from wizardcoder.settings import check_choice, check_number
+from wizardcoder.settings import check_choice, check_number, setting
 
 RESULTS, SUMMARY, MANIFEST = "results.jsonl", "summary.json", "run.json"
 
 
 @dataclass
 class EvalConfig:
-    benchmark: str
-    samples: str = CANONICAL
-    output: Path | None = None
-    dataset_path: str | None = None
-    dataset_version: str | None = None
-    postprocess: str = "wizardcoder"
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    time: TimeSettings = field(default_factory=TimeSettings)
-    limits: Limits = field(default_factory=Limits)
-    resume: bool = False
-    overwrite: bool = False
-    partial: bool = False
-    dedup: bool = True
-    label: str | None = None
+    """One evaluation's settings: ``wizardcoder eval``'s flags and ``wizardcoder.evaluate``'s keywords."""
+
+    benchmark: str = setting(dataclasses.MISSING, "--benchmark", "-b", choices=tuple(BENCHMARKS),
+                             help="Which benchmark.")
+    samples: str = setting(CANONICAL, cli=False, help="Samples JSONL, or 'canonical' for the reference solutions.")
+    output: Path | None = setting(None, "--output", "-o", help="Output directory (default: "
+                                  "wizardcoder-results/<benchmark>/<samples name or model>).")
+    dataset_path: str | None = setting(None, help="A local copy of the benchmark file (.jsonl or .jsonl.gz), "
+                                       "for offline use.")
+    dataset_version: str | None = setting(None, help="Dataset release (default: the pinned one).")
+    postprocess: str = setting("wizardcoder", choices=("wizardcoder", "evalplus", "none"),
+                               help="How 'response' rows become code.")
+    workers: int = setting(None, ge=1, integer=True, help="Samples run in parallel (default: CPU count).",
+                           default_factory=lambda: os.cpu_count() or 1)
+    time: TimeSettings = setting(None, cli=False, default_factory=TimeSettings)
+    limits: Limits = setting(None, cli=False, default_factory=Limits)
+    resume: bool = setting(False, "--resume", help="Keep finished rows of an interrupted run.")
+    overwrite: bool = setting(False, "--overwrite", help="Discard earlier results in the output directory.")
+    partial: bool = setting(False, "--partial", help="Allow samples for only some of the tasks.")
+    dedup: bool = setting(True, "--dedup/--no-dedup", help="--no-dedup: run identical programs of a task separately.")
+    label: str | None = setting(None, help="Name shown in tables (default: the samples file name).")
 
     def __post_init__(self) -> None:
         check_number("workers", self.workers, ge=1, integer=True)
@@ -219,7 +227,7 @@ def _evaluate(cfg: EvalConfig, console: Console, show_progress: bool, dataset: D
         if missing and show_progress:
             console.print(f"[yellow]sandbox: not available here: {', '.join(missing)} (docs/sandbox.md)[/]")
         try:
-            expected = {}
+            expected: dict[str, Expected] = {}
             if io and pending:
                 needed = {s.task_id for s in pending}
                 bar = progress.add_task("expected outputs", total=len(needed), note="")
@@ -249,7 +257,7 @@ def _run(
     cfg: EvalConfig,
     dataset: Dataset,
     pending: list[Sample],
-    expected: dict[str, Any],
+    expected: dict[str, Expected],
     sandbox: Sandbox,
     family: str,
     out: Path,

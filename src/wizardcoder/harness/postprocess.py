@@ -122,10 +122,10 @@ def sanitize(response: str, entry_point: str | None) -> str:
     if entry_point:
         keep, queue = {entry_point}, [entry_point]
         while queue:
-            node = defs.get(queue.pop())
-            if node is None:
+            definition = defs.get(queue.pop())
+            if definition is None:
                 continue
-            for dep in _names(node):
+            for dep in _names(definition):
                 if dep in defs and dep not in keep:
                     keep.add(dep)
                     queue.append(dep)

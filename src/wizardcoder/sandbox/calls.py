@@ -21,14 +21,15 @@ import builtins
 import json
 import os
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 if __package__:
     from wizardcoder.sandbox.codec import Handle, Opaque, _hook, encode, encode_top
 else:  # inside the sandbox, imported as a plain module next to the runner
-    from codec import Handle, Opaque, _hook, encode, encode_top  # type: ignore[no-redef]
+    from codec import Handle, Opaque, _hook, encode, encode_top  # type: ignore[import-not-found, no-redef]
 
-_KEYS, _VALUES, _ITEMS = type({}.keys()), type({}.values()), type({}.items())
+_NO_ITEMS: dict[object, object] = {}
+_KEYS, _VALUES, _ITEMS = type(_NO_ITEMS.keys()), type(_NO_ITEMS.values()), type(_NO_ITEMS.items())
 _DATA = (bool, int, float, complex, str, bytes, bytearray, list, tuple, set, frozenset, dict, type(None))
 _MUTABLE = (list, dict, set, bytearray)
 
@@ -77,15 +78,18 @@ def serve(namespace: dict, req_fd: int, rep_fd: int) -> None:
     for line in reader:
         try:
             msg = json.loads(line, object_hook=hook)
+            reply: dict[str, object]
             if msg["op"] == "names":
-                reply = {"ok": 1, "c": [], "v": {}}
+                callables: list[str] = []
+                values: dict[str, object] = {}
                 for name in msg["names"]:
                     if name in namespace:
                         value = namespace[name]
                         if callable(value):
-                            reply["c"].append(name)
+                            callables.append(name)
                         else:
-                            reply["v"][name] = export(value, handles)
+                            values[name] = export(value, handles)
+                reply = {"ok": 1, "c": callables, "v": values}
             else:
                 args, kwargs = msg["a"], msg["k"]
                 before = [json.dumps(encode(a, big_ints=True)) if type(a) in _MUTABLE else None for a in args]
@@ -186,7 +190,7 @@ class Client:
         bound.update({k: v for k, v in reply.get("v", {}).items() if k in names})
         return bound
 
-    def _proxy(self, name: str):  # type: ignore[no-untyped-def]
+    def _proxy(self, name: str) -> Callable[..., object]:
         def call(*args: object, **kwargs: object) -> object:
             msg = {"op": "call", "n": name, "a": [encode(a, big_ints=True) for a in args],
                    "k": {k: encode(v, big_ints=True) for k, v in kwargs.items()}}

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import pickle
+from typing import Any  # the zygote preloads typing for the samples anyway (runner.PRELOAD)
 
 INT_BITS_INLINE = 512  # larger ints travel as hex: int->str is capped at 4300 digits
 # numpy scalars that travel as themselves: `np.True_ is True` is False, and evalplus's tolerance
@@ -45,7 +46,7 @@ class Handle:
         self.ref, self.type_name = ref, type_name
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Handle and other.ref == self.ref  # type: ignore[attr-defined]
+        return type(other) is Handle and other.ref == self.ref
 
     def __hash__(self) -> int:
         return hash(("handle", self.ref))
@@ -57,12 +58,16 @@ class Handle:
 _PLAIN = frozenset({int, str, float, bool, type(None)})
 
 
-def encode(value: object, depth: int = 0, big_ints: bool = False) -> object:
+def encode(value: Any, depth: int = 0, big_ints: bool = False) -> object:
     """Turn a Python value into JSON-able data, keeping tuple/set/complex/bytes/dict-key types.
 
     Lists of plain scalars are returned as they are (``json`` then writes them at C speed).
     Subclasses of builtin types (and numpy scalars) are reduced to the builtin type, so an
     object whose ``__eq__`` always answers True cannot survive the trip.
+
+    ``value`` is ``Any`` (any Python value, as for ``json.dumps``): the branches dispatch on its exact
+    type, taken once into ``t`` (this is the hot path of big outputs), which a type checker cannot
+    carry over to ``value``.
     """
     if depth > 200:
         raise ValueError("output nested too deeply")
@@ -72,35 +77,35 @@ def encode(value: object, depth: int = 0, big_ints: bool = False) -> object:
             return value
         return [encode(v, depth + 1, big_ints) for v in value]
     if t in _PLAIN:
-        if big_ints and t is int and value.bit_length() > INT_BITS_INLINE:  # type: ignore[union-attr]
-            return {"$i": hex(value)}  # type: ignore[arg-type]
+        if big_ints and t is int and value.bit_length() > INT_BITS_INLINE:
+            return {"$i": hex(value)}
         return value
     if t is tuple:
-        if not big_ints and set(map(type, value)) <= _PLAIN:  # type: ignore[call-overload]
+        if not big_ints and set(map(type, value)) <= _PLAIN:
             return {"$t": value}  # json writes a tuple as a list: no copy of a big output
-        return {"$t": encode(list(value), depth + 1, big_ints)}  # type: ignore[call-overload]
+        return {"$t": encode(list(value), depth + 1, big_ints)}
     if t is dict:
         return {"$d": [[encode(k, depth + 1, big_ints), encode(v, depth + 1, big_ints)]
-                       for k, v in value.items()]}  # type: ignore[attr-defined]
+                       for k, v in value.items()]}
     if t is set:
-        return {"$s": encode(list(value), depth + 1, big_ints)}  # type: ignore[call-overload]
+        return {"$s": encode(list(value), depth + 1, big_ints)}
     if t is frozenset:
-        return {"$fs": encode(list(value), depth + 1, big_ints)}  # type: ignore[call-overload]
+        return {"$fs": encode(list(value), depth + 1, big_ints)}
     if t is complex:
-        return {"$c": [value.real, value.imag]}  # type: ignore[attr-defined]
+        return {"$c": [value.real, value.imag]}
     if t is bytes or t is bytearray:
-        return {"$b": base64.b64encode(bytes(value)).decode()}  # type: ignore[call-overload]
+        return {"$b": base64.b64encode(bytes(value)).decode()}
     if t is Opaque:
-        return {"$o": value.type_name}  # type: ignore[attr-defined]
+        return {"$o": value.type_name}
     if t is Handle:
-        return {"$h": value.ref}  # type: ignore[attr-defined]
+        return {"$h": value.ref}
     # Subclasses and foreign scalars: reduce to the builtin type they stand for.
     if t.__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
-        item = encode(value.item(), depth + 1, big_ints)  # type: ignore[attr-defined]
+        item = encode(value.item(), depth + 1, big_ints)
         name = getattr(getattr(value, "dtype", None), "name", "")
         return {"$np": [name, item]} if name in NUMPY_SCALARS else item
     if (base := _builtin_base(value)) is not None:
-        return encode(base(value), depth + 1, big_ints)  # type: ignore[call-arg]
+        return encode(base(value), depth + 1, big_ints)
     return {"$o": t.__name__}
 
 
@@ -158,7 +163,7 @@ def _foreign(name: str, base_name: str, value: object) -> object:
     cls = _FOREIGN.get((name, base_name))
     if cls is None:
         def __repr__(self: object) -> str:
-            return f"{name}({base.__repr__(self)})"  # type: ignore[union-attr]
+            return f"{name}({base.__repr__(self)})"
 
         cls = _FOREIGN.setdefault((name, base_name), type(name, (base,), {"__repr__": __repr__}))
     return cls(value)
@@ -252,5 +257,5 @@ def mbpp_deserialize(task_number: int, args: list) -> list:
     if n == 252:
         return [complex(args[0])]
     if n in _TUPLE_DEEP:
-        return list(_deep_tuple(args))
+        return [_deep_tuple(a) for a in args]
     return args

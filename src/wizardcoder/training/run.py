@@ -23,7 +23,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from rich.console import Console
 
@@ -32,6 +32,9 @@ from wizardcoder.errors import WizardCoderError
 from wizardcoder.jsonl import atomic_write_json, read_json_object
 from wizardcoder.training.config import TrainConfig
 from wizardcoder.training.data import DataStats, data_file, encode_rows, file_sha256, read_rows, split_rows
+
+if TYPE_CHECKING:
+    from wizardcoder.engines.resolve import ModelRef
 
 RECORD = "wizardcoder_train.json"
 
@@ -59,6 +62,63 @@ class TrainResult:
         return self.tokens / self.runtime_s if self.runtime_s > 0 else 0.0
 
 
+class TrainMetrics(TypedDict):
+    """The finished run record's ``metrics``."""
+
+    steps: int
+    train_loss: float
+    eval_loss: float | None
+    runtime_s: float
+    tokens_processed: int
+
+
+class TrainRecord(TypedDict, total=False):
+    """``DIR/wizardcoder_train.json``: written "running" before the first step (what ``--resume``
+    checks against), "finished" at the end, with the metrics and where the outputs went."""
+
+    status: str  # "running" or "finished"
+    config: dict[str, Any]  # TrainConfig.to_dict()
+    fingerprint: str  # TrainConfig.fingerprint(): what a resumed run must share
+    base: str  # where the base model was loaded from
+    data_sha256: str
+    data: dict[str, Any]  # DataStats.to_dict()
+    eval_data: dict[str, Any] | None
+    world_size: int
+    effective_batch_size: int
+    gradient_accumulation_steps: int
+    precision: str
+    pad_token: str  # what was done about it
+    versions: dict[str, str]
+    started: str  # UTC, ISO 8601
+    finished: str
+    metrics: TrainMetrics
+    adapter: str | None
+    gguf: str | None
+    resumed: int  # how many times --resume continued the run
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How this process trains: the settings fitted to the hardware and the number of processes."""
+
+    world: int
+    precision: str  # fp32, bf16 or fp16
+    cuda: bool
+    accum: int  # gradient accumulation steps: the global batch over batch_size x world, rounded up
+    effective_batch: int
+    checkpointing: bool  # gradient checkpointing
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """The tokenized rows (``datasets.Dataset``), the held-out ones if any, and their counts."""
+
+    train: Any
+    eval: Any | None
+    stats: DataStats
+    eval_stats: DataStats | None
+
+
 def last_checkpoint(checkpoints: Path) -> Path | None:
     found = []
     for path in checkpoints.glob("checkpoint-*"):
@@ -84,7 +144,7 @@ def _precision(cfg: TrainConfig) -> tuple[str, bool]:
     return precision, cuda
 
 
-def _checkpointing_arg(config_cls: Any, on: bool) -> dict[str, bool]:
+def _checkpointing_arg(config_cls: Any, on: bool) -> dict[str, Any]:
     """transformers 5 renamed gradient checkpointing; the old name warns there."""
     names = {f.name for f in dataclasses.fields(config_cls)}
     return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": on}
@@ -144,7 +204,7 @@ def _read(cfg: TrainConfig) -> tuple[list[Any], list[Any], list[str]]:
 
 
 def _encode(cfg: TrainConfig, tokenizer: Any, rows: list[Any], eval_rows: list[Any], skipped: list[str],
-            console: Console) -> tuple[Any, Any, DataStats, DataStats | None]:
+            console: Console) -> _Encoded:
     from datasets import Dataset
 
     stats = DataStats(skipped=skipped)
@@ -156,7 +216,7 @@ def _encode(cfg: TrainConfig, tokenizer: Any, rows: list[Any], eval_rows: list[A
     console.print(f"data: {stats.rows} rows ({len(skipped)} skipped), {stats.truncated} truncated to {cfg.max_length} "
                   f"tokens, {stats.dropped} dropped (prompt alone too long); {stats.response_tokens:,} trained tokens"
                   + (f"; eval: {len(held)} rows" if held else ""), soft_wrap=True, highlight=False)
-    return Dataset.from_list(train), (Dataset.from_list(held) if held else None), stats, eval_stats
+    return _Encoded(Dataset.from_list(train), Dataset.from_list(held) if held else None, stats, eval_stats)
 
 
 def _callbacks(cfg: TrainConfig, out: Path, resume_step: int | None, console: Console) -> list[Any]:
@@ -207,31 +267,78 @@ def _leave_process_group() -> None:
 
 def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console, out: Path, world: int,
                is_main: bool, data: tuple[list[Any], list[Any], list[str]]) -> TrainResult:
+    """The run, under rank 0's lock on ``out``: the cheap steps first (the resume check, the tokenizer
+    and the encoded data), then the weights, the record, training and the outputs."""
     rows, eval_rows, skipped = data
     data_sha = file_sha256(data_file(cfg.data))
-    if is_main:
-        checkpoint = _check_output(cfg, resume, overwrite, data_sha)
-    else:  # rank 0 checks (and may clear) the output dir; the others must not race it
-        checkpoint = last_checkpoint(out / "checkpoints") if resume else None
+    checkpoint = _resume_point(cfg, resume, overwrite, out, is_main, data_sha)
 
-    import torch
-    from transformers import PrinterCallback
     from transformers.utils import logging as hf_logging
-    from trl import SFTConfig, SFTTrainer
 
-    from wizardcoder.prompting.chat_template import wizardcoder_chat_template
     from wizardcoder.training import model as base
-    from wizardcoder.training.callbacks import GracefulStop
 
     hf_logging.disable_progress_bar()  # per-file save bars; our progress display covers the run
-    precision, cuda = _precision(cfg)
+    plan = _plan(cfg, world)
     quant = base.qlora_quantization() if cfg.qlora else None
     ref = base.resolve_base(cfg.model)
     tokenizer = base.load_tokenizer(ref, cfg.trust_remote_code)
-    train_ds, eval_ds, stats, eval_stats = _encode(cfg, tokenizer, rows, eval_rows, skipped, console)
+    encoded = _encode(cfg, tokenizer, rows, eval_rows, skipped, console)
+    model, pad_note = _load_model(cfg, plan, ref, tokenizer, quant)
+    notes = _notes(cfg, plan, pad_note, encoded.stats)
+    for note in notes:
+        console.print(note, soft_wrap=True, highlight=False)
 
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float32}[precision]
-    model = base.load_model(ref, dtype, cfg.trust_remote_code, quant)
+    record = _running_record(cfg, plan, ref, data_sha, encoded, pad_note)
+    if is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            atomic_write_json(out / RECORD, record)
+
+    trainer = _trainer(cfg, plan, out, model, tokenizer, encoded, checkpoint, resume, console)
+    result, runtime = _train(trainer, checkpoint, console)
+    eval_loss = _final_eval_loss(trainer) if encoded.eval is not None else None
+    tokens = int(getattr(trainer, "_total_train_tokens", 0))  # this process's run, not the resumed part
+
+    adapter_dir, gguf_path = _save_outputs(cfg, trainer, model, tokenizer, out, ref, is_main, console)
+    if is_main:
+        if not cfg.keep_checkpoints:
+            shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        metrics: TrainMetrics = {"steps": result.global_step, "train_loss": result.training_loss,
+                                 "eval_loss": eval_loss, "runtime_s": round(runtime, 2), "tokens_processed": tokens}
+        _write_finished_record(record, out, resume, metrics, adapter_dir, gguf_path)
+    _leave_process_group()  # every rank, once rank 0 has written everything above
+    return TrainResult(out, adapter_dir, result.global_step, result.training_loss, eval_loss, runtime, tokens,
+                       encoded.stats, encoded.eval_stats, gguf_path, notes)
+
+
+def _resume_point(cfg: TrainConfig, resume: bool, overwrite: bool, out: Path, is_main: bool,
+                  data_sha: str) -> Path | None:
+    """The checkpoint to continue from (or None). Rank 0 checks (and may clear) the output dir; the
+    other ranks must not race it, and only look for the checkpoint."""
+    if is_main:
+        return _check_output(cfg, resume, overwrite, data_sha)
+    return last_checkpoint(out / "checkpoints") if resume else None
+
+
+def _plan(cfg: TrainConfig, world: int) -> _Plan:
+    precision, cuda = _precision(cfg)
+    accum = cfg.grad_accum(world)
+    checkpointing = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else cuda
+    return _Plan(world, precision, cuda, accum, cfg.batch_size * world * accum, checkpointing)
+
+
+def _load_model(cfg: TrainConfig, plan: _Plan, ref: ModelRef, tokenizer: Any, quantization: Any) -> tuple[Any, str]:
+    """The base weights, with the tokenizer fitted to them as every engine will read the output: a pad
+    token (what was done is returned, for the record), the WizardCoder chat template, generation's
+    EOS and pad ids. Packed rows get per-row attention."""
+    import torch
+
+    from wizardcoder.prompting.chat_template import wizardcoder_chat_template
+    from wizardcoder.training import model as base
+
+    # fp16 is mixed precision over float32 weights (the gradient scaler refuses half-precision gradients)
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float32}[plan.precision]
+    model = base.load_model(ref, dtype, cfg.trust_remote_code, quantization)
     pad_note = base.set_pad_token(tokenizer, model, cfg.pad_token)
     adds_bos = tokenizer.bos_token_id is not None and tokenizer("x").input_ids[:1] == [tokenizer.bos_token_id]
     tokenizer.chat_template = wizardcoder_chat_template(adds_bos)  # every engine then prompts it as trained
@@ -242,38 +349,45 @@ def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console
         from wizardcoder.training.attention import register
 
         model.set_attn_implementation(register())  # per-row attention: no N^2 work across the flattened batch
-    accum = cfg.grad_accum(world)
-    effective = cfg.batch_size * world * accum
-    checkpointing = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else cuda
-    notes = [f"pad token: {pad_note}", f"global batch {effective} = {cfg.batch_size} per device x {world} device(s) x "
-             f"{accum} accumulation steps", f"precision {precision}, gradient checkpointing {'on' if checkpointing else 'off'}"]
-    if effective != cfg.global_batch_size:
-        notes.append(f"global batch {cfg.global_batch_size} asked, {effective} used (the nearest multiple above)")
+    return model, pad_note
+
+
+def _notes(cfg: TrainConfig, plan: _Plan, pad_note: str, stats: DataStats) -> list[str]:
+    """What the run chose where the settings leave a choice (printed, and returned in TrainResult)."""
+    notes = [f"pad token: {pad_note}", f"global batch {plan.effective_batch} = {cfg.batch_size} per device x "
+             f"{plan.world} device(s) x {plan.accum} accumulation steps",
+             f"precision {plan.precision}, gradient checkpointing {'on' if plan.checkpointing else 'off'}"]
+    if plan.effective_batch != cfg.global_batch_size:
+        notes.append(f"global batch {cfg.global_batch_size} asked, {plan.effective_batch} used (the nearest multiple above)")
     if stats.merged_boundary:
         notes.append(f"{stats.merged_boundary} rows: the prompt's last token merged with the response (masked as prompt)")
-    for note in notes:
-        console.print(note, soft_wrap=True, highlight=False)
+    return notes
 
-    record = {"status": "running", "config": cfg.to_dict(), "fingerprint": cfg.fingerprint(), "base": ref.location,
-              "data_sha256": data_sha, "data": stats.to_dict(), "eval_data": eval_stats.to_dict() if eval_stats else None,
-              "world_size": world, "effective_batch_size": effective, "gradient_accumulation_steps": accum,
-              "precision": precision, "pad_token": pad_note, "versions": _versions(),
-              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    if is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            atomic_write_json(out / RECORD, record)
 
-    has_eval = eval_ds is not None
-    args = SFTConfig(
+def _running_record(cfg: TrainConfig, plan: _Plan, ref: ModelRef, data_sha: str, encoded: _Encoded,
+                    pad_note: str) -> TrainRecord:
+    return {"status": "running", "config": cfg.to_dict(), "fingerprint": cfg.fingerprint(), "base": ref.location,
+            "data_sha256": data_sha, "data": encoded.stats.to_dict(),
+            "eval_data": encoded.eval_stats.to_dict() if encoded.eval_stats else None,
+            "world_size": plan.world, "effective_batch_size": plan.effective_batch,
+            "gradient_accumulation_steps": plan.accum, "precision": plan.precision, "pad_token": pad_note,
+            "versions": _versions(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def _sft_config(cfg: TrainConfig, plan: _Plan, out: Path, has_eval: bool) -> Any:
+    """TRL's settings: the recipe's, the plan's batch and precision, packing; no reporting of its
+    own (our callbacks log and show progress)."""
+    from trl import SFTConfig
+
+    return SFTConfig(
         output_dir=str(out / "checkpoints"),
         num_train_epochs=cfg.epochs, max_steps=cfg.max_steps or -1,
         learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_steps,
         weight_decay=cfg.weight_decay, adam_beta1=cfg.adam_beta1, adam_beta2=cfg.adam_beta2,
         adam_epsilon=cfg.adam_epsilon, max_grad_norm=cfg.max_grad_norm, optim="adamw_torch",
         per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=accum, **_checkpointing_arg(SFTConfig, checkpointing),
-        bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=not cuda,
+        gradient_accumulation_steps=plan.accum, **_checkpointing_arg(SFTConfig, plan.checkpointing),
+        bf16=plan.precision == "bf16", fp16=plan.precision == "fp16", use_cpu=not plan.cuda,
         packing=cfg.packing == "bfd", padding_free=cfg.packing != "none",
         max_length=cfg.max_length if cfg.packing == "bfd" else None,
         logging_steps=cfg.logging_steps, logging_first_step=True,
@@ -283,18 +397,38 @@ def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console
         dataloader_num_workers=0,
         **cfg.extra,
     )
+
+
+def _trainer(cfg: TrainConfig, plan: _Plan, out: Path, model: Any, tokenizer: Any, encoded: _Encoded,
+             checkpoint: Path | None, resume: bool, console: Console) -> Any:
+    """TRL's SFTTrainer on the encoded rows: LoRA when asked (QLoRA: over the 4-bit weights), our
+    callbacks in place of its printer."""
+    from transformers import PrinterCallback
+    from trl import SFTTrainer
+
+    from wizardcoder.training import model as base
+
+    args = _sft_config(cfg, plan, out, has_eval=encoded.eval is not None)
     peft_config = base.lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target) if cfg.use_lora else None
     if cfg.qlora:
         from peft import prepare_model_for_kbit_training
 
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=plan.checkpointing)
     resume_step = int(checkpoint.name.rsplit("-", 1)[-1]) if checkpoint is not None else (0 if resume else None)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+    trainer = SFTTrainer(model=model, args=args, train_dataset=encoded.train, eval_dataset=encoded.eval,
                          processing_class=tokenizer, peft_config=peft_config,
                          callbacks=_callbacks(cfg, out, resume_step, console))
     trainer.remove_callback(PrinterCallback)  # ours prints one readable line per log instead of a dict
     if checkpoint is not None:
         console.print(f"resuming from {checkpoint}", soft_wrap=True, highlight=False)
+    return trainer
+
+
+def _train(trainer: Any, checkpoint: Path | None, console: Console) -> tuple[Any, float]:
+    """TRL's train output and the seconds it took. The first Ctrl-C ends the run after the current
+    step, with a checkpoint saved: TrainingInterrupted, and the record stays "running" for --resume."""
+    from wizardcoder.training.callbacks import GracefulStop
+
     stop = GracefulStop()
     trainer.add_callback(stop)
     started = time.perf_counter()
@@ -304,13 +438,21 @@ def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console
     if stop.requested:
         raise TrainingInterrupted(f"interrupted at step {trainer.state.global_step} (checkpoint-"
                                   f"{trainer.state.global_step} saved): rerun with --resume to continue")
-    eval_loss = None
-    if has_eval:
-        last = trainer.state.log_history[-2:] if trainer.state.log_history else []
-        done = [e["eval_loss"] for e in last if "eval_loss" in e and e.get("step") == trainer.state.global_step]
-        eval_loss = done[0] if done else trainer.evaluate()["eval_loss"]
-    tokens = int(getattr(trainer, "_total_train_tokens", 0))  # this process's run, not the resumed part
+    return result, runtime
 
+
+def _final_eval_loss(trainer: Any) -> float:
+    """The held-out loss at the last step: logged already when an eval step fell on it, else evaluated now."""
+    last = trainer.state.log_history[-2:] if trainer.state.log_history else []
+    done = [e["eval_loss"] for e in last if "eval_loss" in e and e.get("step") == trainer.state.global_step]
+    return done[0] if done else trainer.evaluate()["eval_loss"]
+
+
+def _save_outputs(cfg: TrainConfig, trainer: Any, model: Any, tokenizer: Any, out: Path, ref: ModelRef, is_main: bool,
+                  console: Console) -> tuple[Path | None, Path | None]:
+    """The adapter dir (LoRA runs) and the GGUF file (when asked), once written. The trainer saves on
+    every rank (sharded weights are gathered there); the rest is rank 0's: the tokenizer as trained,
+    the adapter's base record, the merge into ``out`` and the GGUF export."""
     adapter_dir = out / "adapter" if cfg.use_lora else None
     gguf_path = None
     if not cfg.use_lora and not str(model.config._attn_implementation).startswith(("sdpa", "flash", "eager")):
@@ -322,6 +464,8 @@ def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console
         if adapter_dir is not None:
             atomic_write_json(adapter_dir / "base_model.json", {"model": cfg.model, "location": ref.location})
             if cfg.merge:
+                from wizardcoder.training import model as base
+
                 console.print("merging the adapter into the base model", soft_wrap=True, highlight=False)
                 base.merge_adapter(adapter_dir, out)
         if cfg.gguf and (adapter_dir is None or cfg.merge):
@@ -329,17 +473,19 @@ def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console
 
             gguf_path = export_gguf(out, out / f"model-{cfg.gguf}.gguf", cfg.gguf)
             console.print(f"GGUF for llama.cpp: {gguf_path}", soft_wrap=True, highlight=False)
-        if not cfg.keep_checkpoints:
-            shutil.rmtree(out / "checkpoints", ignore_errors=True)
-        record.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                      metrics={"steps": result.global_step, "train_loss": result.training_loss, "eval_loss": eval_loss,
-                               "runtime_s": round(runtime, 2), "tokens_processed": tokens},
-                      adapter=str(adapter_dir) if adapter_dir else None, gguf=str(gguf_path) if gguf_path else None)
-        if resume:
-            saved = read_json_object(out / RECORD, "a training record")
-            record["started"] = saved.get("started", record["started"])
-            record["resumed"] = saved.get("resumed", 0) + 1
-        atomic_write_json(out / RECORD, record)
-    _leave_process_group()
-    return TrainResult(out, adapter_dir, result.global_step, result.training_loss, eval_loss, runtime, tokens,
-                       stats, eval_stats, gguf_path, notes)
+    return adapter_dir, gguf_path
+
+
+def _write_finished_record(record: TrainRecord, out: Path, resume: bool, metrics: TrainMetrics,
+                           adapter_dir: Path | None, gguf_path: Path | None) -> None:
+    """The record, now ``finished``; a resumed run keeps its first start time and counts its resumptions."""
+    record["status"] = "finished"
+    record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    record["metrics"] = metrics
+    record["adapter"] = str(adapter_dir) if adapter_dir else None
+    record["gguf"] = str(gguf_path) if gguf_path else None
+    if resume:
+        saved = read_json_object(out / RECORD, "a training record")
+        record["started"] = saved.get("started", record["started"])
+        record["resumed"] = saved.get("resumed", 0) + 1
+    atomic_write_json(out / RECORD, record)

@@ -1,17 +1,21 @@
-"""A fake OpenAI-compatible teacher: fast, deterministic answers and injected faults, on loopback.
+"""The dry-run teacher over HTTP, with injected faults: a fake OpenAI-compatible server on loopback.
 
-It stands in for the teacher LLM in dry runs, fault-injection tests and the throughput benchmark of
-the Code Evol-Instruct pipeline. Standard library only (asyncio streams and a minimal HTTP/1.1 with
-keep-alive and Content-Length bodies), and little work per request, so that on a small machine a
-benchmark measures our client's overhead, not the server's.
+Test and benchmark support (:mod:`wizardcoder.testing`). It stands in for a remote teacher in the
+fault-injection tests and the throughput benchmark of the Code Evol-Instruct pipeline; a dry run of
+``wizardcoder evolve`` needs no server (``--teacher fake`` runs the same answers in process).
+Standard library only (asyncio streams and a minimal HTTP/1.1 with keep-alive and Content-Length
+bodies), and little work per request, so that on a small machine a benchmark measures our client's
+overhead, not the server's.
 
-Answers depend on the prompt text only (never on the seed or on timing), so an interrupted run and a
-clean one get the same answers. Faults (429, 500, hangs, garbage bodies) are drawn per request from
-their own ``random.Random(fault_seed)``, independently of the prompt. ``GET /stats`` counts what was
-received, including a count per prompt (sha1 of its text) so a crash test can check that no finished
-request was sent again.
+Invariants: answers are :func:`wizardcoder.evol.dry_run.reply` to the request's text, the very
+function the in-process engine uses, so a run against this server and one with ``--teacher fake``
+write the same rows; they depend on the prompt text only (never on the seed or on timing), so an
+interrupted run and a clean one get the same answers. Faults (429, 500, hangs, garbage bodies) are
+drawn per request from their own ``random.Random(fault_seed)``, independently of the prompt.
+``GET /stats`` counts what was received, including a count per prompt (sha1 of its text) so a crash
+test can check that no finished request was sent again.
 
-Run it: ``python -m wizardcoder.evol.fake_teacher --port 0 --latency 0.2 --capacity 16 --rate-429 0.1``.
+Run it: ``python -m wizardcoder.testing.fault_server --port 0 --latency 0.2 --capacity 16 --rate-429 0.1``.
 """
 
 from __future__ import annotations
@@ -22,148 +26,18 @@ import contextlib
 import hashlib
 import json
 import random
-import re
 import signal
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from wizardcoder.evol.prompts import prompt_kind
-
-# Fractions of prompts (by their hash) that get an odd answer, as a real teacher sometimes gives.
-LEAK_RATE = 0.05  # evolve: a reply that leaks the meta-prompt's words ("given prompt")
-EQUAL_RATE = 0.15  # judge: "Equal" (the evolved task gained nothing)
-REFUSAL_RATE = 0.05  # answer: a refusal
-EMPTY_RATE = 0.03  # answer: punctuation only
-
-_EVOLVE_HEADERS = ("Task to rewrite:\n", "Task for inspiration:\n")
-
-# One of these is added per evolution, so repeated evolution makes the task grow.
-CONSTRAINTS = (
-    "The solution must run in O(n log n) time.",
-    "Handle empty input by returning None.",
-    "Do not use any built-in sorting functions.",
-    "The function must also accept negative numbers and zero.",
-    "Use only constant extra space apart from the output.",
-    "Raise a ValueError when the input contains a value that is not an integer.",
-    "Return the result together with the number of steps the algorithm took, as a tuple.",
-    "The input may hold up to one million elements, so avoid quadratic algorithms.",
-)
-
-_ANSWERS = (
-    '''Here is a straightforward solution.
-
-```python
-def solve(items):
-    """Return the distinct items in ascending order."""
-    seen = set()
-    result = []
-    for item in items:
-        if item not in seen:
-            seen.add(item)
-            result.append(item)
-    return sorted(result)
-```
-
-The function keeps the first occurrence of each item and then sorts the result, so it runs in
-O(n log n) time and uses O(n) extra space.''',
-    '''We can solve this with a single pass and a running total.
-
-```python
-def solve(numbers):
-    if not numbers:
-        return None
-    best = current = numbers[0]
-    for value in numbers[1:]:
-        current = max(value, current + value)
-        best = max(best, current)
-    return best
-```
-
-This is Kadane's algorithm: it runs in O(n) time and O(1) extra space, and it returns None for an
-empty input.''',
-    '''A dictionary makes the lookups constant time.
-
-```python
-def solve(words):
-    counts = {}
-    for word in words:
-        key = word.lower()
-        counts[key] = counts.get(key, 0) + 1
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-```
-
-The result lists each word with its count, most frequent first and ties in alphabetical order.
-Counting is O(n) and the final sort is O(k log k) for k distinct words.''',
-    '''Binary search finds the position in logarithmic time.
-
-```python
-def solve(sorted_values, target):
-    low, high = 0, len(sorted_values)
-    while low < high:
-        middle = (low + high) // 2
-        if sorted_values[middle] < target:
-            low = middle + 1
-        else:
-            high = middle
-    return low
-```
-
-The function returns the leftmost index at which target could be inserted while keeping the list
-sorted, in O(log n) time.''',
-)
-_REFUSAL = "I'm sorry, but I cannot help with that."
-_EMPTY = "..."
+from wizardcoder.evol.dry_run import chat_text, count_tokens, prompt_kind, reply
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",
             429: "Too Many Requests", 500: "Internal Server Error"}
-_WORD = re.compile(r"\S+")
 _GARBAGE = (b'{"id": "chatcmpl-garbage", "object": "chat.completion", "choices": [{"index": 0, "message": {"ro',
             b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>")
-
-
-def _hash(text: str) -> tuple[str, int]:
-    digest = hashlib.sha1(text.encode()).hexdigest()
-    return digest, int(digest, 16)
-
-
-def answer_for(text: str, h: int | None = None) -> str:
-    """The teacher's reply to ``text``: a function of the text alone (see the module's rates)."""
-    if h is None:
-        h = _hash(text)[1]
-    u = (h & 0xFFFF) / 0x10000  # which odd answer, if any
-    pick = h >> 16  # which of the ordinary ones
-    kind = prompt_kind(text)
-    if kind == "judge":
-        return "Equal" if u < EQUAL_RATE else "Not Equal"
-    if kind == "evolve":
-        cut = max(text.rfind(head) + len(head) if head in text else -1 for head in _EVOLVE_HEADERS)
-        task = text[cut:].strip() if cut >= 0 else text.strip()
-        start = pick % len(CONSTRAINTS)
-        # The first sentence, from a place chosen by the hash, that the task does not have yet.
-        added = next((s for i in range(len(CONSTRAINTS)) if (s := CONSTRAINTS[(start + i) % len(CONSTRAINTS)]) not in task),
-                     CONSTRAINTS[start])
-        if u < LEAK_RATE:
-            return f"Rewritten task: {task} {added} Keep the inputs and outputs as in the given prompt and the original task."
-        return f"{task} {added}"
-    if u < REFUSAL_RATE:
-        return _REFUSAL
-    if u < REFUSAL_RATE + EMPTY_RATE:
-        return _EMPTY
-    return _ANSWERS[pick % len(_ANSWERS)]
-
-
-def _truncate(text: str, max_tokens: int | None, stop: list[str]) -> tuple[str, str]:
-    """``text`` cut at the first stop string and to ``max_tokens`` words, with the finish reason."""
-    for s in stop:
-        if s and (i := text.find(s)) >= 0:
-            text = text[:i]
-    if max_tokens is not None and max_tokens >= 0:
-        for n, m in enumerate(_WORD.finditer(text), 1):
-            if n > max_tokens:
-                return text[:m.start()].rstrip(), "length"
-    return text, "stop"
 
 
 def _error(message: str, type_: str, code: str | None = None) -> dict[str, Any]:
@@ -172,13 +46,6 @@ def _error(message: str, type_: str, code: str | None = None) -> dict[str, Any]:
 
 class _BadRequest(Exception):
     pass
-
-
-def _content(message: Any) -> str:
-    content = message.get("content") if isinstance(message, dict) else None
-    if isinstance(content, list):  # content parts
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return content if isinstance(content, str) else ""
 
 
 class FakeTeacher:
@@ -335,13 +202,13 @@ class FakeTeacher:
                 messages = req.get("messages")
                 if not isinstance(messages, list) or not messages:
                     raise _BadRequest("messages must be a non-empty list")
-                users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
-                texts = [_content(users[-1] if users else messages[-1])]
+                texts = [chat_text(messages)]
             else:
                 prompt = req.get("prompt")
-                texts = [prompt] if isinstance(prompt, str) else prompt
-                if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+                prompts = [prompt] if isinstance(prompt, str) else prompt
+                if not isinstance(prompts, list) or not prompts or not all(isinstance(t, str) for t in prompts):
                     raise _BadRequest("prompt must be a string or a list of strings")
+                texts = prompts
             max_tokens = req.get("max_completion_tokens", req.get("max_tokens")) if chat else req.get("max_tokens")
             if max_tokens is not None and not isinstance(max_tokens, int):
                 raise _BadRequest("max_tokens must be an integer")
@@ -352,10 +219,8 @@ class FakeTeacher:
         except (ValueError, _BadRequest, AttributeError, TypeError) as exc:
             return _response(400, _error(str(exc), "invalid_request_error"), keep)
 
-        hashes = []
         for text in texts:
-            digest, h = _hash(text)
-            hashes.append(h)
+            digest = hashlib.sha1(text.encode()).hexdigest()
             self._prompts[digest] = self._prompts.get(digest, 0) + 1
             kind = prompt_kind(text)
             self._by_kind[kind] = self._by_kind.get(kind, 0) + 1
@@ -387,10 +252,10 @@ class FakeTeacher:
         self._next_id += 1
         choices = []
         prompt_tokens = completion_tokens = 0
-        for i, (text, h) in enumerate(zip(texts, hashes)):
-            out, finish = _truncate(answer_for(text, h), max_tokens, stop)
-            prompt_tokens += len(text.split())
-            completion_tokens += len(out.split())
+        for i, text in enumerate(texts):
+            out, finish = reply(text, max_tokens, stop)
+            prompt_tokens += count_tokens(text)
+            completion_tokens += count_tokens(out)
             if chat:
                 choices.append({"index": i, "message": {"role": "assistant", "content": out}, "logprobs": None,
                                 "finish_reason": finish})
@@ -488,7 +353,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve until SIGTERM or SIGINT."""
-    p = argparse.ArgumentParser(prog="python -m wizardcoder.evol.fake_teacher", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m wizardcoder.testing.fault_server", description=__doc__.splitlines()[0])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000, help="0: a free one")
     p.add_argument("--latency", type=float, default=0.0, help="seconds per request")

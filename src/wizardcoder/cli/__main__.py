@@ -1,0 +1,3 @@
+from wizardcoder.cli import run
+
+run()

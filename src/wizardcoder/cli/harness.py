@@ -1,0 +1,78 @@
+"""``wizardcoder prompts``, ``report`` and ``datasets``: the benchmarks' files and tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wizardcoder.cli._app import BenchmarkOpt, DatasetPathOpt, DatasetVersionOpt, app, err_console, fail, out_console
+from wizardcoder.errors import WizardCoderError
+
+
+@app.command()
+def prompts(
+    benchmark: BenchmarkOpt,
+    dataset_path: DatasetPathOpt = None,
+    dataset_version: DatasetVersionOpt = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """WizardCoder prompts of a benchmark as JSONL: {task_id, instruction, prompt}."""
+    from wizardcoder.harness.datasets import load_dataset
+    from wizardcoder.harness.prompts import prompt_rows
+    from wizardcoder.jsonl import atomic_write_jsonl
+
+    try:
+        dataset = load_dataset(benchmark.value, dataset_path, dataset_version)
+    except WizardCoderError as exc:
+        fail(str(exc))
+    rows = prompt_rows(dataset)
+    if output is not None:
+        atomic_write_jsonl(output, rows)
+        err_console.print(f"{len(dataset.tasks)} prompts written to {output}")
+        return
+    try:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head` is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+@app.command()
+def report(
+    paths: Annotated[list[Path], typer.Argument(help="summary.json files or directories holding them.")],
+    card: Annotated[bool, typer.Option("--card/--no-card", help="Also list the card's published rows.")] = True,
+) -> None:
+    """The model card's table (HumanEval, HumanEval+, MBPP, MBPP+) from finished evaluations."""
+    from wizardcoder.harness.report import card_table, read_summaries
+
+    try:
+        summaries = read_summaries(paths)
+    except WizardCoderError as exc:
+        fail(str(exc))
+    out_console.print(card_table(summaries, published=card))
+
+
+@app.command()
+def datasets() -> None:
+    """Known benchmark files, their md5, and where each would be read from now."""
+    from rich.table import Table
+
+    from wizardcoder.harness.datasets import BENCHMARKS, find_local
+    from wizardcoder.paths import cache_dir
+
+    table = Table(title=f"benchmarks (cache: {cache_dir()})")
+    for col in ("benchmark", "version", "md5", "source now"):
+        table.add_column(col)
+    for name, sp in BENCHMARKS.items():
+        for v in sp.versions:
+            local = find_local(name, v.version)
+            remote = f"download: {v.url}" if v.url else "local file only (--dataset-path)"
+            where = str(local) if local is not None else remote
+            table.add_row(name, v.version, v.md5, where)
+    out_console.print(table)

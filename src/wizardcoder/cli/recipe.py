@@ -1,0 +1,70 @@
+"""``wizardcoder recipe run`` and ``recipe plan``: the whole method from one recipe file, resumable.
+
+The command only parses, calls :mod:`wizardcoder.recipe` and prints; the stages, fingerprints and
+resume are the library's (see its module docstrings).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from wizardcoder.cli._app import app, err_console, fail, out_console
+from wizardcoder.errors import WizardCoderError
+
+recipe_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
+                         help="The whole method from one recipe file: answer seeds, evolve, train arms, evaluate.")
+app.add_typer(recipe_app, name="recipe")
+
+FileArg = Annotated[Path, typer.Argument(help="A recipe YAML (see docs/recipe.md; recipes/smoke.yaml to try).")]
+OutOpt = Annotated[Path, typer.Option("--output", "-o", help="The run directory (stages, records, results.json).")]
+STATE_WORDS = {"done": "[green]done[/]", "run": "to run", "resume": "[yellow]continue[/] (stopped inside)",
+               "rerun": "[yellow]will rerun[/] (settings changed)"}
+
+
+@recipe_app.command("plan")
+def plan(file: FileArg, output: OutOpt) -> None:
+    """The stages, their fingerprints, what is done and what would run; runs nothing."""
+    from wizardcoder.recipe import recipe_plan
+
+    try:
+        p = recipe_plan(file, output)
+    except WizardCoderError as exc:
+        fail(str(exc))
+    table = Table(title=f"recipe plan: {file} -> {output}")
+    for col in ("stage", "fingerprint", "state", "directory"):
+        table.add_column(col)
+    for row in p.rows:
+        table.add_row(row.name, row.fingerprint[:12], STATE_WORDS[row.state], str(row.directory))
+    out_console.print(table)
+    for w in p.warnings:
+        out_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    out_console.print(f"{p.todo} of {len(p.rows)} stages to run" if p.todo else f"all {len(p.rows)} stages done",
+                      highlight=False)
+
+
+@recipe_app.command("run")
+def run(file: FileArg, output: OutOpt,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False) -> None:
+    """Run every stage in order: finished stages are skipped, a stopped one continues where it was."""
+    from wizardcoder.recipe import card_table, recipe_run
+
+    try:
+        result = recipe_run(file, output, console=err_console, show_progress=not quiet)
+    except WizardCoderError as exc:  # a stage stopped by Ctrl-C says "interrupted": 130, as the single commands
+        fail(str(exc), 130 if "interrupted" in str(exc) else 2)
+    except KeyboardInterrupt:
+        fail("interrupted: run the same command again to continue", 130)
+    table = Table(title="pass@1 (%)" + (f", first {result.results['limit']} tasks" if result.results["limit"] else ""))
+    rows = card_table(result.results)
+    for col in rows[0]:
+        table.add_column(col)
+    for r in rows[1:]:
+        table.add_row(*r)
+    out_console.print(table)
+    n = len(result.stages)
+    out_console.print(f"all {n} stages done" + (f" ({result.ran} run now)" if result.ran else ", nothing to run")
+                      + f"; results: {output / 'results.json'}", highlight=False)

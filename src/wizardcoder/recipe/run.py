@@ -1,0 +1,393 @@
+"""Running a recipe: every stage in order, each skipped when finished, continued when stopped.
+
+Invariants:
+- ``DIR`` is locked for the whole run (``wizardcoder.outlock``): a second ``recipe run`` on it is refused.
+- Before any stage runs: the recipe is checked (``spec.load``), the warnings are said, and
+  ``DIR/recipe.resolved.yaml`` and ``DIR/run.json`` (versions, seeds and data sha256, base model
+  locations, stage fingerprints) are written.
+- A stage with a ``stage.json`` is skipped; a stage directory without one is continued with its job's
+  own resume (generate / evolve / train / eval ``resume=True``), so a kill at any moment and the same
+  command give the result of an uninterrupted run. ``stage.json`` is written atomically, last.
+- A failing stage stops the recipe with one line naming the stage; finished stages stay.
+- ``DIR/results.json`` collects each arm x benchmark's pass@1 from the eval stages, rewritten at the end.
+
+What each arm trains on (``seed_answers: teacher``, the default): ``seeds``: the seed instructions
+(first ``evolve.limit``) with the teacher's answers (stage answer-seeds); ``evolved``: evolve's
+export (seeds + accepted evolutions, deduplicated, decontaminated as set), where evolve ran on the
+teacher-answered seeds, so every row's answer is the teacher's; ``seeds-matched``: the first M seed
+rows of the seeds file with the teacher's answers, M = the evolved set's rows (stage answer-matched).
+With ``seed_answers: original`` the seed rows keep the seeds file's answers (evolve's own rule).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from wizardcoder import outlock
+from wizardcoder.engines.spec import EngineSpec
+from wizardcoder.errors import WizardCoderError
+from wizardcoder.jsonl import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_json_object
+from wizardcoder.recipe.spec import Recipe, load
+from wizardcoder.recipe.stages import (
+    STAGE_FILE,
+    Plan,
+    Stage,
+    count_rows,
+    file_sha256,
+    make_plan,
+    plain,
+    scaled_batch,
+)
+
+RESULTS = "results.json"
+RESOLVED = "recipe.resolved.yaml"
+RUN_RECORD = "run.json"
+VERSIONED = ("wizardcoder", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "llama_cpp_python",
+             "evalplus", "pyyaml")
+
+
+@dataclass(frozen=True)
+class StageResult:
+    name: str
+    directory: Path
+    skipped: bool  # finished by an earlier run
+    seconds: float
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecipeResult:
+    output: Path
+    stages: list[StageResult]
+    results: dict[str, Any]  # DIR/results.json
+    warnings: list[str]
+
+    @property
+    def ran(self) -> int:
+        return sum(1 for s in self.stages if not s.skipped)
+
+    def pass_at_1(self, arm: str, benchmark: str) -> float | None:
+        return self.results["arms"].get(arm, {}).get(benchmark, {}).get("pass@1")
+
+
+def recipe_plan(path: str | Path, output: str | Path) -> Plan:
+    """The stages of the recipe at ``path`` for ``output``: fingerprints, done / to run; runs nothing."""
+    return make_plan(load(path), Path(output))
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for name in VERSIONED:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _location(spec: EngineSpec) -> str:
+    try:
+        return str(spec.resolve().location)
+    except Exception as exc:  # a hub id offline, say: record why, the run itself will say more
+        return f"unresolved ({exc})"
+
+
+def _record(plan: Plan) -> None:
+    import yaml
+
+    recipe, out = plan.recipe, plan.output
+    atomic_write_text(out / RESOLVED, yaml.safe_dump(recipe.resolved(), sort_keys=False, allow_unicode=True))
+    data = {arm.name: {"data": arm.data, **({"sha256": file_sha256(Path(arm.data))} if arm.data not in
+                                             ("none", "seeds", "evolved", "seeds-matched") else {})}
+            for arm in recipe.arms}
+    atomic_write_json(out / RUN_RECORD, {
+        "recipe": str(recipe.path), "recipe_sha256": file_sha256(recipe.path),
+        "seeds": {"file": str(recipe.seeds), "sha256": file_sha256(recipe.seeds)} if recipe.seeds else None,
+        "versions": _versions(), "data": data,
+        "models": {m: _location(EngineSpec(model=m)) for m in dict.fromkeys(a.model for a in recipe.arms)},
+        "teacher": {"model": recipe.teacher.model, "location": _location(recipe.teacher),
+                    "base_url": recipe.teacher.base_url},
+        "stages": [{"name": s.name, "fingerprint": s.fingerprint, "directory": str(s.directory(out))}
+                   for s in plan.stages],
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    })
+
+
+def recipe_run(path: str | Path, output: str | Path, *, console: Console | None = None,
+               show_progress: bool = False) -> RecipeResult:
+    """Run every stage of the recipe at ``path`` into ``output`` (see the module docstring)."""
+    import wizardcoder.evol  # noqa: F401  (registers the dry-run teacher `fake` with the engines)
+
+    recipe = load(path)
+    out = Path(output)
+    console = console if console is not None else Console(stderr=True, quiet=not show_progress)
+    with outlock.hold(out):
+        plan = make_plan(recipe, out)
+        for w in plan.warnings:
+            console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        _record(plan)
+        done: dict[str, StageResult] = {}
+        for stage in plan.stages:
+            done[stage.name] = _one(stage, recipe, out, done, console, show_progress)
+        results = _results(recipe, plan.stages, done)
+        atomic_write_json(out / RESULTS, results)
+        record = read_json_object(out / RUN_RECORD, "the run record")
+        record["datasets"] = {s.arm.name: {k: done[s.name].result.get(k) for k in ("data", "data_sha256", "rows")}
+                              for s in plan.stages if s.kind == "train" and s.arm is not None}
+        record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        atomic_write_json(out / RUN_RECORD, record)
+        return RecipeResult(out, list(done.values()), results, plan.warnings)
+
+
+def _one(stage: Stage, recipe: Recipe, out: Path, done: dict[str, StageResult], console: Console,
+         show_progress: bool) -> StageResult:
+    d = stage.directory(out)
+    if (d / STAGE_FILE).is_file():
+        saved = read_json_object(d / STAGE_FILE, "a stage record")
+        console.print(f"{stage.name}: done ({d.name})", highlight=False)
+        return StageResult(stage.name, d, True, float(saved.get("seconds", 0.0)), saved.get("result", {}))
+    resuming = d.is_dir()
+    console.print(f"{stage.name}: {'continuing' if resuming else 'running'} ({d.name})", highlight=False)
+    d.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    try:
+        runner = {"answer-seeds": _answer_seeds, "evolve": _evolve, "answer-matched": _answer_matched,
+                  "train": _train, "eval": _eval}[stage.kind]
+        result = runner(stage, recipe, d, done, console, show_progress)
+    except WizardCoderError as exc:
+        raise WizardCoderError(f"stage {stage.name} ({d}): {exc}") from None
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        raise WizardCoderError(f"stage {stage.name} ({d}) failed: {type(exc).__name__}: {exc}") from exc
+    seconds = time.monotonic() - start
+    atomic_write_json(d / STAGE_FILE, {"name": stage.name, "kind": stage.kind, "fingerprint": stage.fingerprint,
+                                       "settings": plain(stage.settings), "inputs": stage.inputs,
+                                       "seconds": round(seconds, 3), "result": plain(result),
+                                       "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    console.print(f"{stage.name}: finished in {seconds:.0f} s", highlight=False)
+    return StageResult(stage.name, d, False, seconds, plain(result))
+
+
+# -- answering seed instructions with the teacher ------------------------------------------------
+
+def _answer(recipe: Recipe, seeds: list[Any], d: Path, console: Console, show_progress: bool) -> dict[str, Any]:
+    """The teacher's answers to ``seeds`` (as evolve asks for answers: the teacher's sampling, the run's
+    seed), into ``d/answered.jsonl`` (instruction, input, output); rows the teacher left empty are dropped."""
+    from wizardcoder import api
+
+    prompts = d / "prompts.jsonl"
+    if not prompts.is_file():
+        atomic_write_jsonl(prompts, [{"id": f"s{i:06d}", "instruction": s.instruction, "input": s.input or ""}
+                                     for i, s in enumerate(seeds)])
+    raw = d / "answers.raw.jsonl"
+    spec = dataclasses.replace(recipe.teacher, seed=recipe.evolve.seed)
+    api.generate(prompts, raw, spec, resume=raw.exists(), console=console, show_progress=show_progress)
+    answers = {str(r.get("id")): r.get("response") or "" for r in _jsonl(raw)}
+    rows = [{"id": f"s{i:06d}", "instruction": s.instruction, "input": s.input or "",
+             "output": answers.get(f"s{i:06d}", "").strip()} for i, s in enumerate(seeds)]
+    kept = [r for r in rows if r["output"]]
+    atomic_write_jsonl(d / "answered.jsonl", kept)
+    return {"data": str(d / "answered.jsonl"), "rows": len(kept), "empty_answers": len(rows) - len(kept),
+            "sha256": file_sha256(d / "answered.jsonl")}
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    from wizardcoder.jsonl import read_jsonl_tolerant
+
+    return read_jsonl_tolerant(path)
+
+
+def _answer_seeds(stage: Stage, recipe: Recipe, d: Path, done: dict[str, StageResult], console: Console,
+                  show_progress: bool) -> dict[str, Any]:
+    from wizardcoder.evol.seeds import read_seeds
+
+    assert recipe.seeds is not None
+    seeds = read_seeds(recipe.seeds, lenient=recipe.evolve_job.get("lenient", False),
+                       limit=recipe.evolve_job.get("limit")).seeds
+    return _answer(recipe, list(seeds), d, console, show_progress)
+
+
+def _answer_matched(stage: Stage, recipe: Recipe, d: Path, done: dict[str, StageResult], console: Console,
+                    show_progress: bool) -> dict[str, Any]:
+    from wizardcoder.evol.seeds import read_seeds
+
+    assert recipe.seeds is not None
+    want = int(done["evolve"].result["rows"])
+    seeds = list(read_seeds(recipe.seeds, lenient=recipe.evolve_job.get("lenient", False)).seeds)
+    if len(seeds) < want:
+        raise WizardCoderError(f"the evolved set has {want} rows but the seeds file only {len(seeds)}: seeds-matched "
+                               "needs more seeds (or a smaller evolve.limit)")
+    if recipe.seed_answers == "original":
+        rows = [{"id": f"s{i:06d}", "instruction": s.instruction, "input": s.input or "", "output": s.output}
+                for i, s in enumerate(seeds[:want])]
+        atomic_write_jsonl(d / "answered.jsonl", rows)
+        return {"data": str(d / "answered.jsonl"), "rows": len(rows), "sha256": file_sha256(d / "answered.jsonl")}
+    return _answer(recipe, seeds[:want], d, console, show_progress)
+
+
+# -- evolve -------------------------------------------------------------------------------------
+
+def _evolve(stage: Stage, recipe: Recipe, d: Path, done: dict[str, StageResult], console: Console,
+            show_progress: bool) -> dict[str, Any]:
+    from wizardcoder import api
+    from wizardcoder.evol.run import STATE_FILE
+
+    seeds = Path(done["answer-seeds"].result["data"]) if "answer-seeds" in done else recipe.seeds
+    assert seeds is not None
+    run = d / "run"
+    cfg = recipe.evolve
+    job = dict(recipe.evolve_job)
+    if "answer-seeds" in done:
+        job.pop("limit", None)  # the answered file already holds the first `limit` seeds
+    state = (run / STATE_FILE).exists()
+    result = api.evolve(seeds, run, recipe.teacher, console=console if show_progress else None,
+                        temperature=recipe.teacher.temperature, top_p=recipe.teacher.top_p, methods=cfg.methods,
+                        filters=cfg.filters, rounds=cfg.rounds, seed=cfg.seed, resume=state,
+                        overwrite=run.exists() and not state, **job)
+    if result.counts.unfinished:
+        raise WizardCoderError(f"{result.counts.unfinished} evolutions unfinished (the teacher kept failing): "
+                               "run the recipe again to retry them")
+    e = result.export
+    return {"data": str(run), "rows": e.rows, "seeds": e.seeds, "evolved": e.evolved, "eliminated": e.eliminated,
+            "removed": dict(e.removed), "sha256": file_sha256(run)}
+
+
+# -- train --------------------------------------------------------------------------------------
+
+def _train(stage: Stage, recipe: Recipe, d: Path, done: dict[str, StageResult], console: Console,
+           show_progress: bool) -> dict[str, Any]:
+    import yaml
+
+    from wizardcoder.training.run import RECORD
+
+    arm = stage.arm
+    assert arm is not None and arm.train is not None
+    source = {"seeds": "answer-seeds", "evolved": "evolve", "seeds-matched": "answer-matched"}.get(arm.data)
+    if source in done:
+        data = Path(done[source].result["data"])
+    elif arm.data == "seeds":
+        assert recipe.seeds is not None
+        data = recipe.seeds
+    else:
+        data = Path(arm.data)
+    rows = count_rows(data)
+    out = d / "model"
+    cfg = dataclasses.replace(arm.train, model=arm.model, data=str(data), output_dir=str(out))
+    g, b = cfg.global_batch_size, cfg.batch_size
+    if rows < g:
+        if arm.scale_batch:
+            ng, nb = scaled_batch(g, b, rows)
+            cfg = dataclasses.replace(cfg, global_batch_size=ng, batch_size=nb)
+            console.print(f"arm {arm.name}: {rows} rows: global batch {g} -> {ng} (batch size {nb}; scale_batch)",
+                          highlight=False)
+        else:
+            console.print(f"[yellow]warning:[/] arm {arm.name}: {rows} rows < global batch {g}: each optimizer step is "
+                          f"about {g / max(rows, 1):.0f} passes over the data", highlight=False)
+    record = out / RECORD
+    status = read_json_object(record, "a training record").get("status") if record.is_file() else None
+    if status != "finished":
+        resume, overwrite = record.is_file(), out.exists() and not record.is_file()
+        if arm.launcher.kind == "none":
+            from wizardcoder import api
+
+            api.train(cfg, resume=resume, overwrite=overwrite, console=console)
+        else:
+            config = d / "train.yaml"
+            atomic_write_text(config, yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True))
+            _launch(arm.launcher, config, out, resume, overwrite, d / "train.log")
+    rec = read_json_object(record, "a training record")
+    if rec.get("status") != "finished":
+        raise WizardCoderError(f"{record}: the training run did not finish (status {rec.get('status')!r})")
+    metrics = rec.get("metrics", {})
+    return {"model": str(out), "data": str(data), "data_sha256": file_sha256(data), "rows": rows,
+            "global_batch_size": cfg.global_batch_size, "batch_size": cfg.batch_size,
+            "steps": metrics.get("steps"), "train_loss": metrics.get("train_loss"),
+            "eval_loss": metrics.get("eval_loss"), "runtime_s": metrics.get("runtime_s")}
+
+
+def launch_command(kind: str, processes: int, config_file: str | None, train_yaml: Path, out: Path,
+                   resume: bool, overwrite: bool) -> list[str]:
+    """``wizardcoder train --config YAML -o OUT`` under torchrun or accelerate launch."""
+    train = ["-m", "wizardcoder.cli", "train", "--config", str(train_yaml), "--output", str(out),
+             *(["--resume"] if resume else []), *(["--overwrite"] if overwrite else [])]
+    if kind == "torchrun":
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
+                *train]
+    return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
+            *(["--config_file", config_file] if config_file else []), *train]
+
+
+def _launch(launcher: Any, config: Path, out: Path, resume: bool, overwrite: bool, log: Path) -> None:
+    cmd = launch_command(launcher.kind, launcher.processes, launcher.config, config, out, resume, overwrite)
+    with log.open("ab") as fh:
+        fh.write(f"$ {' '.join(cmd)}\n".encode())
+        fh.flush()
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    if proc.returncode != 0:
+        tail = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()][-1:]
+        raise WizardCoderError(f"{launcher.kind} exited with {proc.returncode}: {tail[0] if tail else ''} "
+                               f"(log: {log})")
+
+
+# -- eval ---------------------------------------------------------------------------------------
+
+def _eval(stage: Stage, recipe: Recipe, d: Path, done: dict[str, StageResult], console: Console,
+          show_progress: bool) -> dict[str, Any]:
+    from wizardcoder import api
+
+    arm = stage.arm
+    assert arm is not None and stage.benchmark is not None
+    up = done.get(f"train-{arm.name}")
+    model = up.result["model"] if up is not None else arm.model
+    spec = EngineSpec(model=model, **recipe.eval.engine)
+    out = d / "eval"
+    summary = api.evaluate(stage.benchmark, model=spec, output=out, limit=recipe.eval.limit,
+                           n_samples=recipe.eval.n_samples, resume=out.exists(), console=console,
+                           show_progress=show_progress, label=f"{arm.name}", **recipe.eval.settings)
+    return {"arm": arm.name, "benchmark": stage.benchmark, "model": model, "n_tasks": summary.n_tasks,
+            "n_samples": summary.n_samples, "pass@1": summary.pass_at_1, "plus_pass@1": summary.plus_pass_at_1,
+            "base": summary.base, "plus": summary.plus, "summary": str(summary.output_dir / "summary.json")}
+
+
+# -- results ------------------------------------------------------------------------------------
+
+def _results(recipe: Recipe, stages: list[Stage], done: dict[str, StageResult]) -> dict[str, Any]:
+    arms: dict[str, Any] = {a.name: {} for a in recipe.arms}
+    for s in stages:
+        if s.kind == "eval" and s.arm is not None and s.benchmark is not None:
+            r = done[s.name].result
+            arms[s.arm.name][s.benchmark] = {"pass@1": r.get("pass@1"), "plus_pass@1": r.get("plus_pass@1"),
+                                             "n_tasks": r.get("n_tasks"), "stage": s.dirname}
+    train = {s.arm.name: {k: done[s.name].result.get(k) for k in ("rows", "steps", "train_loss", "global_batch_size")}
+             for s in stages if s.kind == "train" and s.arm is not None}
+    return {"recipe": str(recipe.path), "benchmarks": list(recipe.eval.benchmarks), "limit": recipe.eval.limit,
+            "arms": arms, "train": train,
+            "arm_data": {a.name: a.data for a in recipe.arms}, "models": {a.name: a.model for a in recipe.arms}}
+
+
+def card_table(results: dict[str, Any]) -> list[list[str]]:
+    """Rows of the plain card-style table: arm, data, then pass@1 (%) per benchmark (base / plus)."""
+    benches = results["benchmarks"]
+    rows = [["arm", "model", "data", *benches]]
+    for arm, by_bench in results["arms"].items():
+        cells = []
+        for b in benches:
+            r = by_bench.get(b, {})
+            p, q = r.get("pass@1"), r.get("plus_pass@1")
+            cell = "-" if p is None else f"{100 * p:.1f}"
+            cells.append(cell + (f" / {100 * q:.1f}" if q is not None else ""))
+        data = results["arm_data"][arm]
+        rows.append([arm, results["models"][arm], Path(data).name if os.sep in data else data, *cells])
+    return rows
