@@ -167,10 +167,13 @@ def _one(stage: Stage, recipe: Recipe, out: Path, done: dict[str, StageResult], 
         result = runner(stage, recipe, d, done, console, show_progress)
     except WizardCoderError as exc:
         raise WizardCoderError(f"stage {stage.name} ({d}): {exc}") from None
-    except KeyboardInterrupt:
+    except OSError as exc:  # a full disk, a read-only path: the user's to fix, named with its stage
+        from wizardcoder.errors import describe_os_error
+
+        raise WizardCoderError(f"stage {stage.name} ({d}): {describe_os_error(exc, d)}") from None
+    except Exception as exc:  # a bug: its traceback is what a report needs, with the stage named
+        exc.add_note(f"in recipe stage {stage.name} ({d})")
         raise
-    except Exception as exc:
-        raise WizardCoderError(f"stage {stage.name} ({d}) failed: {type(exc).__name__}: {exc}") from exc
     seconds = time.monotonic() - start
     atomic_write_json(d / STAGE_FILE, {"name": stage.name, "kind": stage.kind, "fingerprint": stage.fingerprint,
                                        "settings": plain(stage.settings), "inputs": stage.inputs,
