@@ -16,11 +16,11 @@ _LAZY = {
     "EvalConfig": "wizardcoder.harness.evaluate", "TimeSettings": "wizardcoder.harness.checker",
     "Limits": "wizardcoder.sandbox.sandbox", "EvolveConfig": "wizardcoder.evol.config",
     "TrainConfig": "wizardcoder.training.config", "WizardCoderError": "wizardcoder.errors",
-    "recipe_run": "wizardcoder.recipe", "recipe_plan": "wizardcoder.recipe",
+    "recipe_run": "wizardcoder.recipe", "recipe_plan": "wizardcoder.recipe", "recipe_report": "wizardcoder.recipe",
 }
 __all__ = ["EngineSpec", "EvalConfig", "EvalSummary", "EvolveConfig", "GenerateStats", "Limits", "SamplingParams",
            "TimeSettings", "TrainConfig", "WizardCoderError", "__version__", "evaluate", "evolve", "generate",
-           "recipe_plan", "recipe_run", "train"]
+           "recipe_plan", "recipe_report", "recipe_run", "train"]
 
 if TYPE_CHECKING:
     __version__: str  # the installed distribution's version, read on first use (see __getattr__)
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from wizardcoder.evol.config import EvolveConfig
     from wizardcoder.harness.checker import TimeSettings
     from wizardcoder.harness.evaluate import EvalConfig
-    from wizardcoder.recipe import recipe_plan, recipe_run
+    from wizardcoder.recipe import recipe_plan, recipe_report, recipe_run
     from wizardcoder.sandbox.sandbox import Limits
     from wizardcoder.training.config import TrainConfig
 

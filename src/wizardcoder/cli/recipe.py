@@ -1,4 +1,4 @@
-"""``wizardcoder recipe run`` and ``recipe plan``: the whole method from one recipe file, resumable.
+"""``wizardcoder recipe run``, ``recipe plan`` and ``recipe report``: the whole method from one recipe file.
 
 The command only parses, calls :mod:`wizardcoder.recipe` and prints; the stages, fingerprints and
 resume are the library's (see its module docstrings).
@@ -67,4 +67,17 @@ def run(file: FileArg, output: OutOpt,
     out_console.print(table)
     n = len(result.stages)
     out_console.print(f"all {n} stages done" + (f" ({result.ran} run now)" if result.ran else ", nothing to run")
-                      + f"; results: {output / 'results.json'}", highlight=False)
+                      + f"; results: {output / 'results.json'}; report: {result.report}", highlight=False)
+
+
+@recipe_app.command("report")
+def report(output: Annotated[Path, typer.Argument(help="A recipe run directory (recipe run -o DIR).")]) -> None:
+    """Write DIR/report.html (self-contained), report.md and report/*.png from what DIR holds, also mid-run."""
+    from wizardcoder.recipe import recipe_report
+
+    try:
+        files = recipe_report(output)
+    except WizardCoderError as exc:
+        fail(str(exc))
+    out_console.print(f"{files.html}\n{files.markdown}\n" + "".join(f"{p}\n" for p in files.figures), end="",
+                      highlight=False, soft_wrap=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,13 @@ def generate_samples(
     show_progress: bool = True,
     stop_after_code: bool = True,
     reproducible: bool = True,
+    task_ids: Collection[str] | None = None,
 ) -> tuple[Path, str, Path]:
     """Generate (or finish generating) the samples; returns (samples file, model label, output dir).
 
     ``reproducible``: fixed chunks of requests, so that a resumed run's answers equal an uninterrupted
-    run's (llama.cpp and transformers; see :mod:`wizardcoder.engines.batch`).
+    run's (llama.cpp and transformers; see :mod:`wizardcoder.engines.batch`). ``task_ids``: only these
+    tasks (after ``limit``), e.g. those whose prompt another benchmark's samples do not already answer.
     """
     ref = eng.resolve()
     fmt = eng.prompt_format_for(ref)
@@ -64,6 +67,9 @@ def generate_samples(
         benchmark, ref.label, fmt, resolve_format("auto", ref.card), params.temperature, n_samples)
     dataset = load_dataset(benchmark, dataset_path, dataset_version)
     tasks = list(dataset.tasks.values())[:limit] if limit else list(dataset.tasks.values())
+    if task_ids is not None:
+        wanted = set(task_ids)
+        tasks = [t for t in tasks if t.task_id in wanted]
     jobs = [Job(t.task_id, make_request(build_instruction(t, benchmark), fmt), {"task_id": t.task_id}) for t in tasks]
     samples = out / SAMPLES
     if samples.exists() and not (resume or overwrite) and _complete(samples, len(jobs) * n_samples):
@@ -89,6 +95,19 @@ def generate_samples(
         console.print(f"generated {stats['generated']} samples in {stats['seconds']:.1f} s ({rate:.0f} tokens/s); "
                       f"{stats['length_stops']} hit --max-tokens", highlight=False)
     return samples, ref.label, out
+
+
+def differing_prompts(source: str, benchmark: str, limit: int | None = None, *, dataset_path: str | None = None,
+                      ) -> tuple[set[str], list[str]]:
+    """``benchmark``'s tasks (the first ``limit``) split into those whose instruction is the same in
+    ``source`` (first ``limit`` too), whose answers can be shared, and the others, in order. The request
+    a model sees is the instruction in one prompt format, so equal instructions mean equal requests."""
+    a, b = load_dataset(source, dataset_path), load_dataset(benchmark, dataset_path)
+    a_tasks = list(a.tasks.values())[:limit] if limit else list(a.tasks.values())
+    b_tasks = list(b.tasks.values())[:limit] if limit else list(b.tasks.values())
+    asked = {t.task_id: build_instruction(t, source) for t in a_tasks}
+    same = {t.task_id for t in b_tasks if asked.get(t.task_id) == build_instruction(t, benchmark)}
+    return same, [t.task_id for t in b_tasks if t.task_id not in same]
 
 
 def _complete(path: Path, expected: int) -> bool:

@@ -9,7 +9,8 @@ Invariants:
   own resume (generate / evolve / train / eval ``resume=True``), so a kill at any moment and the same
   command give the result of an uninterrupted run. ``stage.json`` is written atomically, last.
 - A failing stage stops the recipe with one line naming the stage; finished stages stay.
-- ``DIR/results.json`` collects each arm x benchmark's pass@1 from the eval stages, rewritten at the end.
+- ``DIR/results.json`` collects each arm x benchmark's pass@1 from the eval stages, rewritten at the end,
+  then the report (``DIR/report.html``, ``report.md``, ``report/``; :mod:`wizardcoder.recipe.report`).
 
 What each arm trains on (``seed_answers: teacher``, the default): ``seeds``: the seed instructions
 (first ``evolve.limit``) with the teacher's answers (stage answer-seeds); ``evolved``: evolve's
@@ -70,6 +71,7 @@ class RecipeResult:
     stages: list[StageResult]
     results: dict[str, Any]  # DIR/results.json
     warnings: list[str]
+    report: Path | None = None  # DIR/report.html
 
     @property
     def ran(self) -> int:
@@ -147,7 +149,12 @@ def recipe_run(path: str | Path, output: str | Path, *, console: Console | None 
                               for s in plan.stages if s.kind == "train" and s.arm is not None}
         record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         atomic_write_json(out / RUN_RECORD, record)
-        return RecipeResult(out, list(done.values()), results, plan.warnings)
+        from wizardcoder.recipe.report import write_report
+
+        report = write_report(out)
+        console.print(f"report: {report.html} ({report.markdown.name}, {len(report.figures)} figures)",
+                      highlight=False)
+        return RecipeResult(out, list(done.values()), results, plan.warnings, report.html)
 
 
 def _one(stage: Stage, recipe: Recipe, out: Path, done: dict[str, StageResult], console: Console,
@@ -185,25 +192,31 @@ def _one(stage: Stage, recipe: Recipe, out: Path, done: dict[str, StageResult], 
 
 # -- answering seed instructions with the teacher ------------------------------------------------
 
-def _answer(recipe: Recipe, seeds: list[Any], d: Path, console: Console, show_progress: bool) -> dict[str, Any]:
+def _answer(recipe: Recipe, seeds: list[Any], d: Path, console: Console, show_progress: bool,
+            known: dict[str, str] | None = None) -> dict[str, Any]:
     """The teacher's answers to ``seeds`` (as evolve asks for answers: the teacher's sampling, the run's
-    seed), into ``d/answered.jsonl`` (instruction, input, output); rows the teacher left empty are dropped."""
+    seed), into ``d/answered.jsonl`` (instruction, input, output); rows the teacher left empty are dropped.
+    ``known``: answers an earlier stage already has (by row id), not asked again."""
     from wizardcoder import api
 
-    prompts = d / "prompts.jsonl"
-    if not prompts.is_file():
-        atomic_write_jsonl(prompts, [{"id": f"s{i:06d}", "instruction": s.instruction, "input": s.input or ""}
-                                     for i, s in enumerate(seeds)])
-    raw = d / "answers.raw.jsonl"
-    spec = dataclasses.replace(recipe.teacher, seed=recipe.evolve.seed)
-    api.generate(prompts, raw, spec, resume=raw.exists(), console=console, show_progress=show_progress)
-    answers = {str(r.get("id")): r.get("response") or "" for r in _jsonl(raw)}
+    known = known or {}
+    answers = dict(known)
+    todo = [(i, s) for i, s in enumerate(seeds) if f"s{i:06d}" not in known]
+    if todo:
+        prompts = d / "prompts.jsonl"
+        if not prompts.is_file():
+            atomic_write_jsonl(prompts, [{"id": f"s{i:06d}", "instruction": s.instruction, "input": s.input or ""}
+                                         for i, s in todo])
+        raw = d / "answers.raw.jsonl"
+        spec = dataclasses.replace(recipe.teacher, seed=recipe.evolve.seed)
+        api.generate(prompts, raw, spec, resume=raw.exists(), console=console, show_progress=show_progress)
+        answers.update({str(r.get("id")): r.get("response") or "" for r in _jsonl(raw)})
     rows = [{"id": f"s{i:06d}", "instruction": s.instruction, "input": s.input or "",
              "output": answers.get(f"s{i:06d}", "").strip()} for i, s in enumerate(seeds)]
     kept = [r for r in rows if r["output"]]
     atomic_write_jsonl(d / "answered.jsonl", kept)
     return {"data": str(d / "answered.jsonl"), "rows": len(kept), "empty_answers": len(rows) - len(kept),
-            "sha256": file_sha256(d / "answered.jsonl")}
+            "asked": len(todo), "reused": len(seeds) - len(todo), "sha256": file_sha256(d / "answered.jsonl")}
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -237,7 +250,11 @@ def _answer_matched(stage: Stage, recipe: Recipe, d: Path, done: dict[str, Stage
                 for i, s in enumerate(seeds[:want])]
         atomic_write_jsonl(d / "answered.jsonl", rows)
         return {"data": str(d / "answered.jsonl"), "rows": len(rows), "sha256": file_sha256(d / "answered.jsonl")}
-    return _answer(recipe, seeds[:want], d, console, show_progress)
+    known: dict[str, str] = {}
+    if "answer-seeds" in done:  # the first seeds were answered already: the same answers, not asked twice
+        first = Path(done["answer-seeds"].result["data"]).parent / "answers.raw.jsonl"
+        known = {str(r.get("id")): r.get("response") or "" for r in _jsonl(first)} if first.is_file() else {}
+    return _answer(recipe, seeds[:want], d, console, show_progress, known)
 
 
 # -- evolve -------------------------------------------------------------------------------------
@@ -314,7 +331,8 @@ def _train(stage: Stage, recipe: Recipe, d: Path, done: dict[str, StageResult], 
     if rec.get("status") != "finished":
         raise WizardCoderError(f"{record}: the training run did not finish (status {rec.get('status')!r})")
     metrics = rec.get("metrics", {})
-    return {"model": str(out), "data": str(data), "data_sha256": file_sha256(data), "rows": rows,
+    return {"model": str(out), "gguf": rec.get("gguf"), "data": str(data), "data_sha256": file_sha256(data),
+            "rows": rows,
             "global_batch_size": cfg.global_batch_size, "batch_size": cfg.batch_size,
             "steps": metrics.get("steps"), "train_loss": metrics.get("train_loss"),
             "eval_loss": metrics.get("eval_loss"), "runtime_s": metrics.get("runtime_s")}
@@ -353,15 +371,47 @@ def _eval(stage: Stage, recipe: Recipe, d: Path, done: dict[str, StageResult], c
     arm = stage.arm
     assert arm is not None and stage.benchmark is not None
     up = done.get(f"train-{arm.name}")
-    model = up.result["model"] if up is not None else arm.model
+    # A trained model is evaluated through its GGUF when the arm exported one (llama.cpp: several times
+    # faster than transformers on a CPU), else through its directory.
+    model = (up.result.get("gguf") or up.result["model"]) if up is not None else arm.model
     spec = EngineSpec(model=model, **recipe.eval.engine)
     out = d / "eval"
-    summary = api.evaluate(stage.benchmark, model=spec, output=out, limit=recipe.eval.limit,
-                           n_samples=recipe.eval.n_samples, resume=out.exists(), console=console,
-                           show_progress=show_progress, label=f"{arm.name}", **recipe.eval.settings)
+    shared = stage.settings.get("shared_from")
+    extra: dict[str, Any] = {}
+    if shared is not None:
+        samples, extra = _shared_samples(stage, spec, shared, done, d, console, show_progress)
+        summary = api.evaluate(stage.benchmark, samples=samples, output=out, resume=out.exists(), console=console,
+                               show_progress=show_progress, label=f"{arm.name}",
+                               partial=recipe.eval.limit is not None, **recipe.eval.settings)
+    else:
+        summary = api.evaluate(stage.benchmark, model=spec, output=out, limit=recipe.eval.limit,
+                               n_samples=recipe.eval.n_samples, resume=out.exists(), console=console,
+                               show_progress=show_progress, label=f"{arm.name}", **recipe.eval.settings)
     return {"arm": arm.name, "benchmark": stage.benchmark, "model": model, "n_tasks": summary.n_tasks,
             "n_samples": summary.n_samples, "pass@1": summary.pass_at_1, "plus_pass@1": summary.plus_pass_at_1,
-            "base": summary.base, "plus": summary.plus, "summary": str(summary.output_dir / "summary.json")}
+            "base": summary.base, "plus": summary.plus, "summary": str(summary.output_dir / "summary.json"),
+            "results": str(summary.output_dir / "results.jsonl"), "samples": str(summary.data.get("samples", "")), **extra}
+
+
+def _shared_samples(stage: Stage, spec: EngineSpec, shared: str, done: dict[str, StageResult], d: Path,
+                    console: Console, show_progress: bool) -> tuple[Path, dict[str, Any]]:
+    """This benchmark's samples from ``shared``'s (same arm): its answers for every task whose request is
+    identical, the model's fresh answers for the others; written to ``d/samples.jsonl``."""
+    from wizardcoder.harness.generate import differing_prompts, generate_samples
+
+    assert stage.arm is not None and stage.benchmark is not None
+    source = done[f"eval-{stage.arm.name}-{shared.replace('+', 'plus')}"]
+    recipe_limit = stage.settings.get("limit")
+    same, other = differing_prompts(shared, stage.benchmark, recipe_limit)
+    rows = [r for r in _jsonl(Path(source.result["samples"])) if r.get("task_id") in same]
+    if other:
+        fresh, _, _ = generate_samples(spec, stage.benchmark, d / "generated", n_samples=stage.settings["n_samples"],
+                                       limit=recipe_limit, task_ids=other, resume=(d / "generated").exists(),
+                                       console=console, show_progress=show_progress)
+        rows += _jsonl(fresh)
+    samples = d / "samples.jsonl"
+    atomic_write_jsonl(samples, rows)
+    return samples, {"shared_from": shared, "shared_tasks": len(same), "generated_tasks": len(other)}
 
 
 # -- results ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Sections: ``seeds`` (a path, relative to the recipe file), ``seed_answers`` (tea
 fields; ``methods`` as NAME[=WEIGHT] strings; ``filters``: FilterConfig fields and ``no_rule``),
 ``arms`` (name, model, data, train: TrainConfig fields, scale_batch, launcher), ``eval``
 (benchmarks, limit, n_samples, EngineSpec fields but ``model``, and EvalConfig's postprocess /
-workers / dedup) and ``report`` (accepted, not used yet).
+workers / dedup) and ``report`` (title, baseline: an arm, compare: pairs of arms; see ``recipe/report.py``).
 
 Invariant: every error is one line ``FILE:LINE: key: what is wrong``, raised by :func:`load`
 before anything is run or written (the line is the key's, from ``yaml.compose``).
@@ -336,9 +336,27 @@ def load(path: str | Path) -> Recipe:
     ecfg_kw = _take(lines, ("eval",), ev, EvalConfig, EVAL_CONFIG_KEYS)
     _build(lines, ("eval",), ecfg_kw, lambda: EvalConfig(benchmark=benches[0], **ecfg_kw))
     engine = {k: v for k, v in dataclasses.asdict(spec).items() if k in eng_kw}
-    report = _mapping(lines, ("report",), data.get("report"))
+    report = _report(lines, _mapping(lines, ("report",), data.get("report")), arms)
     return Recipe(path.resolve(), seeds, seed_answers, teacher, evolve, job_kw, arms,
                   EvalPlan(tuple(benches), limit, n_samples, engine, ecfg_kw), report, data)
+
+
+def _report(lines: _Lines, r: dict[str, Any], arms: list[Arm]) -> dict[str, Any]:
+    """``report``: title (a string), baseline (an arm; default the first), compare (pairs of arms)."""
+    _unknown(lines, ("report",), r, {"title", "baseline", "compare"})
+    names = [a.name for a in arms]
+    if "title" in r and not isinstance(r["title"], str):
+        raise lines.error(("report", "title"), f"expected a string, got {r['title']!r}")
+    if "baseline" in r and r["baseline"] not in names:
+        raise lines.error(("report", "baseline"), f"no arm named {r['baseline']!r} (arms: {', '.join(names)})")
+    pairs = r.get("compare") or []
+    if not isinstance(pairs, list):
+        raise lines.error(("report", "compare"), "expected a list of [arm, arm] pairs")
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(p in names for p in pair) and pair[0] != pair[1]):
+            raise lines.error(("report", "compare", i), f"expected a pair of two different arms, got {pair!r} "
+                                                      f"(arms: {', '.join(names)})")
+    return dict(r)
 
 
 def _arm(lines: _Lines, at: tuple[Any, ...], a: dict[str, Any], base: Path, earlier: list[Arm]) -> Arm:

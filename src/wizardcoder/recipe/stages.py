@@ -4,7 +4,8 @@ Stages, in order: ``answer-seeds`` (the teacher answers the seed instructions; w
 seeds or evolved data and ``seed_answers: teacher``), ``evolve`` (when an arm trains on evolved or
 seeds-matched data), ``answer-matched`` (the teacher answers as many seed rows as the evolved set
 has; for a ``seeds-matched`` arm), ``train-ARM`` per trained arm, ``eval-ARM-BENCH`` per arm and
-benchmark.
+benchmark (HumanEval and HumanEval+ of one arm share their answers where the prompts are the same:
+``SHARED_PROMPTS``).
 
 Invariants:
 - A stage's fingerprint is sha256 over its kind, its settings (as plain JSON) and its inputs'
@@ -32,6 +33,10 @@ from wizardcoder.recipe.spec import Arm, Recipe
 
 STAGES_DIR = "stages"
 STAGE_FILE = "stage.json"
+# Benchmarks that ask (nearly) the same prompts: the later one in ``eval.benchmarks`` reuses the earlier
+# one's answers for every task whose request is identical, and generates only the others (HumanEval+
+# has HumanEval's 164 prompts, one rewritten; MBPP+ words its prompts otherwise, so it shares none).
+SHARED_PROMPTS = {"humaneval+": "humaneval", "humaneval": "humaneval+"}
 
 
 def plain(obj: Any) -> Any:
@@ -162,7 +167,8 @@ def build(recipe: Recipe) -> list[Stage]:
                             {"teacher": _teacher(recipe), "seed": recipe.evolve.seed,
                              "seed_answers": recipe.seed_answers,
                              "lenient": recipe.evolve_job.get("lenient", False)},
-                            {**seeds_in, evolve.name: evolve.fingerprint}))
+                            {**seeds_in, evolve.name: evolve.fingerprint,
+                             **({answered.name: answered.fingerprint} if answered else {})}))
     sources = {"seeds": answered, "evolved": evolve, "seeds-matched": matched}
     for arm in recipe.arms:
         if not arm.trains:
@@ -180,11 +186,17 @@ def build(recipe: Recipe) -> list[Stage]:
     ev = recipe.eval
     for arm in recipe.arms:
         up = by_name.get(f"train-{arm.name}")
+        made: dict[str, Stage] = {}
         for bench in ev.benchmarks:
-            add(Stage("eval", f"eval-{arm.name}-{bench.replace('+', 'plus')}",
-                      {"benchmark": bench, "limit": ev.limit, "n_samples": ev.n_samples, "engine": ev.engine,
-                       "eval": ev.settings, "model": None if up else arm.model},
-                      {up.name: up.fingerprint} if up else {}, arm=arm, benchmark=bench))
+            inputs = {up.name: up.fingerprint} if up else {}
+            settings = {"benchmark": bench, "limit": ev.limit, "n_samples": ev.n_samples, "engine": ev.engine,
+                        "eval": ev.settings, "model": None if up else arm.model}
+            source = made.get(SHARED_PROMPTS.get(bench, ""))
+            if source is not None:  # the same prompts: its answers, judged by this benchmark's tests
+                settings["shared_from"] = source.benchmark
+                inputs[source.name] = source.fingerprint
+            made[bench] = add(Stage("eval", f"eval-{arm.name}-{bench.replace('+', 'plus')}", settings, inputs,
+                                    arm=arm, benchmark=bench))
     return stages
 
 
