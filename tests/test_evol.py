@@ -88,6 +88,16 @@ def test_two_rounds_lineage_and_files(teacher, tmp_path: Path) -> None:
     assert kinds["evolve"] == 40 and kinds["answer"] <= kinds["judge"] <= 40
 
 
+def test_no_judge_gain_asks_no_judgement_and_still_drops_unchanged_tasks(teacher, tmp_path: Path) -> None:
+    res = _evolve(tmp_path, teacher.base_url, "--no-judge-gain", limit=8)
+    assert res.exit_code == 0, res.output
+    store = open_store(tmp_path / "run")
+    kinds = dict(store.db.execute("SELECT kind, COUNT(*) FROM requests GROUP BY kind").fetchall())
+    assert kinds["evolve"] == 16 and "judge" not in kinds
+    judged = [r for r in store.rows() if r.reason == "no_gain"]
+    assert all(r.detail == "identical to its parent" for r in judged)
+
+
 def test_load_dataset_reads_the_output(teacher, tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
     assert _evolve(tmp_path, teacher.base_url, limit=8).exit_code == 0
@@ -152,6 +162,18 @@ def test_teacher_down_stops_with_one_line(tmp_path: Path) -> None:
     line = res.output.strip()
     assert "\n" not in line and "requests in a row failed" in line and "--resume" in line
     assert open_store(tmp_path / "run").db.execute("SELECT COUNT(*) FROM rows WHERE round > 0").fetchone()[0] == 0
+
+
+def test_teacher_down_with_the_default_retries_says_why_in_one_line(tmp_path: Path) -> None:
+    """Fewer failed requests than --max-failures: the run ends incomplete (exit 1), and says the cause."""
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("".join(json.dumps({"instruction": f"Task {i} about lists", "output": "x"}) + "\n" for i in range(2)))
+    res = _evolve(tmp_path, "http://127.0.0.1:9/v1", "--no-decontam", seeds=seeds)
+    assert res.exit_code == 1
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith("error: 2 pool slots unfinished: the teacher kept failing (last: connection: connection "
+                           "refused") and last.endswith("run again with --resume"), res.output
+    assert "timed out" not in res.output
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -68,6 +68,7 @@ HOSTILE_ROWS = {  # name -> (JSONL text, words the error must contain)
     "deep nesting": (_row()[:-1] + f', "n": {DEEP}}}\n', "nested deeper"),
     "moderate nesting (500)": (_row()[:-1] + ', "n": ' + "[" * 500 + "]" * 500 + "}\n", "nested deeper"),
     "utf-16": ((_row() + "\n").encode("utf-16").decode("latin-1"), "UTF-16"),
+    "utf-16 without a byte-order mark": ((_row() + "\n").encode("utf-16-le").decode("latin-1"), "UTF-16"),
     "not json": ("{task_id: 1}\n", "invalid JSON"),
     "not utf-8": ("\udcff", "not UTF-8"),
     "an array row": ("[1, 2]\n", "expected a JSON object"),
@@ -78,7 +79,7 @@ HOSTILE_ROWS = {  # name -> (JSONL text, words the error must contain)
 def _write(path: Path, text: str) -> Path:
     if text == "\udcff":
         path.write_bytes(b'{"task_id": "\xff"}\n')
-    elif text.startswith("\xff\xfe"):
+    elif text.startswith("\xff\xfe") or "\x00" in text:
         path.write_bytes(text.encode("latin-1"))
     else:
         path.write_text(text)
@@ -289,9 +290,10 @@ def test_outputs_that_cannot_be_written_are_one_line(tmp_path, capsys):
     outdir = tmp_path / "outdir"
     outdir.mkdir()
     (outdir / "keep").write_text("x")
-    for flag in ("--overwrite", "--resume"):
-        line = one_line_failure(capsys, ["generate", "-i", prompts, "-o", outdir, flag], outdir)
-        assert "is a directory" in line
+    for flag in ("--overwrite", "--resume", None):
+        line = one_line_failure(capsys, ["generate", "-i", prompts, "-o", outdir, *([flag] if flag else [])], outdir)
+        assert line.endswith("outdir: is a directory; give a file path, not a directory"), line
+    assert not (tmp_path / "outdir.run.json").exists()  # nothing written beside it
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("chattr"), reason="chattr +i needs root and e2fsprogs")

@@ -133,6 +133,10 @@ def check_encoding(path: str | Path, data: bytes) -> bytes:
     for bom, name in _BOMS:
         if data.startswith(bom):
             raise at(path, 1, None, f"{name} text (byte-order mark); save the file as UTF-8")
+    head = data[:64]
+    if len(head) >= 4 and b"\x00" in head and (head[0::2].count(0) == len(head[0::2]) or
+                                                head[1::2].count(0) == len(head[1::2])):
+        raise at(path, 1, None, "UTF-16 text (every other byte is 0, no byte-order mark); save the file as UTF-8")
     return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
 
 

@@ -100,7 +100,11 @@ def evolve(
         err_console.print(f"[yellow]skipped seed:[/] {escape(skipped)}", highlight=False, soft_wrap=True)
     out_console.print(f"dataset: {output / 'data.jsonl'} (+ data.alpaca.json)  eliminated: {output / 'eliminated.jsonl'}"
                       f"  removed: {output / 'removed.jsonl'}  stats: wizardcoder evolve stats {output}", highlight=False)
-    if result.counts.unfinished:
+    if result.counts.unfinished:  # an incomplete result: exit 1, and the cause in one line
+        c = result.counts
+        err_console.print(f"error: {c.unfinished} pool slots unfinished: the teacher kept failing"
+                          + (f" (last: {escape(c.last_error)})" if c.last_error else "")
+                          + "; fix it and run again with --resume", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 

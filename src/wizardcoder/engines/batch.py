@@ -193,6 +193,8 @@ def _generate_file(
     reproducible: bool,
 ) -> dict[str, Any]:
     console = console or Console(stderr=True)
+    if output.is_dir():  # before any other word about it, and before anything is written beside it
+        raise WizardCoderError(f"{output}: is a directory; give a file path, not a directory")
     meta_path = output.with_name(output.name + ".run.json")
     meta = {"params": asdict(params), "n_samples": n_samples,
             "jobs_md5": hashlib.md5(json.dumps([[j.key, asdict(j.request)] for j in jobs]).encode()).hexdigest(),

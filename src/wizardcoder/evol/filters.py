@@ -2,8 +2,8 @@
 
 Rules and the reasons they give:
 
-- ``no_gain``: the child adds nothing over its parent (the teacher judges "Equal", or the text is
-  unchanged) -> ``no_gain``
+- ``no_gain``: the child adds nothing over its parent (the teacher judges "Equal", unless
+  ``judge_gain`` is off, or the text is unchanged) -> ``no_gain``
 - ``refusal``: the answer is short (under ``refusal_max_words``) and apologises or refuses -> ``refusal``
 - ``trivial_answer``: the answer is only punctuation and stop words -> ``trivial_answer``
 - ``leak``: the evolved task copies the meta-prompt's own words ("rewritten task", "given prompt") -> ``leak``
@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.evol.prompts import LEAK_PHRASES
@@ -55,6 +56,9 @@ class FilterConfig:
     max_instruction_chars: int = setting(8000, ge=1, integer=True, help="Longer evolved tasks are eliminated.")
     max_answer_chars: int = setting(32000, ge=1, integer=True, help="Longer answers are eliminated.")
     refusal_max_words: int = setting(80, ge=1, integer=True, help="Answers this short are checked for refusals.")
+    judge_gain: bool = setting(True, help="no_gain asks the teacher whether an evolved task gains over its parent "
+                               "(the paper's first rule); off: only an unchanged task is no gain, for a teacher too "
+                               "small to judge (one that always answers Equal).")
 
     def __post_init__(self) -> None:
         for name in ("min_instruction_words", "max_instruction_chars", "max_answer_chars", "refusal_max_words"):
@@ -64,7 +68,7 @@ class FilterConfig:
         return rule in self.rules
 
     @classmethod
-    def without(cls, rules: Iterable[str], **settings: int) -> FilterConfig:
+    def without(cls, rules: Iterable[str], **settings: Any) -> FilterConfig:
         """Every rule but ``rules`` (``--no-rule``); an unknown name is refused, not ignored."""
         off = list(rules)
         for rule in off:

@@ -48,6 +48,7 @@ class RunCounts:
     errors: Counter[str] = field(default_factory=Counter)
     tokens: int = 0
     unfinished: int = 0  # slots left for --resume after transient failures
+    last_error: str = ""  # the last failed attempt's error, as the teacher client worded it
 
 
 def _nonempty(text: str) -> str | None:
@@ -119,6 +120,7 @@ class Evolver:
         self.counts.requests += 1
         for err in out.errors:
             self.counts.errors[err.split(":", 1)[0]] += 1
+            self.counts.last_error = err
         self.store.put_request(RequestRecord(
             key, row_id, kind, "done" if comp else "failed", comp.text if comp else None,
             comp.finish_reason if comp else None, comp.prompt_tokens if comp else 0, comp.completion_tokens if comp else 0,
@@ -161,7 +163,7 @@ class Evolver:
         if verdict:
             row.reason, row.detail = verdict
             return row
-        if filters.on("no_gain"):
+        if filters.on("no_gain") and filters.judge_gain:
             comp, out = await self._ask(rid, "judge", judge_prompt(task, row.instruction), self._judge,
                                               _judgement_ok)
             if comp is None:

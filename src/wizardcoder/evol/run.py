@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from wizardcoder import outlock
@@ -216,7 +217,8 @@ def summary_table(result: EvolveResult, rounds: int) -> Table:
     table.add_row("teacher requests (this run)", f"{c.requests} sent, {c.reused} reused from the state, "
                                                  f"{c.failed} failed, {c.tokens:,} tokens")
     if c.errors:
-        table.add_row("retried errors", ", ".join(f"{k} {v}" for k, v in c.errors.most_common()))
+        table.add_row("retried errors", ", ".join(f"{k} {v}" for k, v in c.errors.most_common())
+                      + (f" (last: {escape(c.last_error)})" if c.last_error else ""))
     table.add_row("dataset", f"{e.rows} rows ({e.seeds} seeds + {e.evolved} evolved)")
     if e.removed:
         table.add_row("removed", ", ".join(f"{k} {v}" for k, v in e.removed.most_common()))
