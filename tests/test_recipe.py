@@ -377,3 +377,36 @@ eval: {{benchmarks: [humaneval], limit: 1, max_tokens: 8}}
     assert [r["output"] for r in d[:3]] == [r["output"] for r in b]  # the same teacher, the same seeded answers
     assert by["train-d"]["rows"] == len(c) and set(result.results["arms"]) == {"b", "c", "d"}
     assert (by["answer-matched"]["reused"], by["answer-matched"]["asked"]) == (3, len(c) - 3)  # not asked twice
+
+
+@pytest.mark.slow
+def test_an_arm_exported_to_gguf_is_evaluated_through_llama_cpp(tmp_path: Path) -> None:
+    from tiny_models import make_tiny_model
+    from wizardcoder.recipe import recipe_run
+    from wizardcoder.training.gguf import find_converter
+
+    try:
+        find_converter()
+    except WizardCoderError as exc:
+        pytest.skip(f"no llama.cpp converter: {exc}")
+    model = make_tiny_model("llama", tmp_path / "tiny")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"instruction": f"Add {i} and 1.", "output": f"{i + 1}"}) + "\n"
+                            for i in range(8)))
+    text = f"""\
+arms:
+  - name: g
+    model: {model}
+    data: rows.jsonl
+    train: {{max_steps: 1, batch_size: 4, global_batch_size: 4, max_length: 128, report_to: [csv], gguf: f32}}
+eval: {{benchmarks: [humaneval, humaneval+], limit: 2, max_tokens: 8, prompt_format: wizardcoder}}
+"""
+    result = recipe_run(_write(tmp_path, text), tmp_path / "run")
+    by = {s.name: s.result for s in result.stages}
+    assert by["train-g"]["gguf"].endswith("model-f32.gguf") and Path(by["train-g"]["gguf"]).is_file()
+    assert by["eval-g-humaneval"]["model"] == by["train-g"]["gguf"]
+    samples = Path(by["eval-g-humaneval"]["samples"])
+    info = json.loads(samples.with_name(samples.name + ".run.json").read_text())
+    assert info["engine"] == "llamacpp" and info["model"] == by["train-g"]["gguf"]
+    assert (by["eval-g-humanevalplus"]["shared_tasks"], by["eval-g-humanevalplus"]["generated_tasks"]) == (2, 0)
+    assert result.report is not None and result.report.is_file()
