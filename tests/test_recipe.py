@@ -264,6 +264,7 @@ def test_smoke_recipe_killed_in_training_continues_to_the_same_results_and_cache
     assert "all 9 stages done (4 run now)" in proc.stdout
     run = json.loads((whole / "run.json").read_text())
     assert run["versions"]["wizardcoder"] and run["seeds"]["sha256"] and run["models"]["default"].endswith(".gguf")
+    assert len(run["model_sha256"]["default"]) == 64 and run["teacher"]["sha256"] is None  # fake: no bytes
     assert run["datasets"]["evolved"]["rows"] == a["train"]["evolved"]["rows"] and run["datasets"]["evolved"]["data_sha256"]
     assert yaml.safe_load((whole / "recipe.resolved.yaml").read_text())["arms"][1]["train"]["learning_rate"] == 2e-5
     # HumanEval+ judged HumanEval's answers (the same prompts), with its own tests

@@ -364,8 +364,10 @@ def _settings_blocks(data: RunData) -> list[Block]:
     seeds = data.run.get("seeds") or {}
     lines = [f"recipe: {data.run.get('recipe')} (sha256 {str(data.run.get('recipe_sha256', ''))[:12]})",
              f"seeds: {seeds.get('file')} (sha256 {str(seeds.get('sha256', ''))[:12]})" if seeds else "seeds: -",
-             f"teacher: {data.run.get('teacher', {}).get('model')} at {data.run.get('teacher', {}).get('location')}",
-             *[f"model {k}: {v}" for k, v in (data.run.get("models") or {}).items()],
+             f"teacher: {data.run.get('teacher', {}).get('model')} at {data.run.get('teacher', {}).get('location')} "
+             f"(sha256 {str(data.run.get('teacher', {}).get('sha256'))[:12]})",
+             *[f"model {k}: {v} (sha256 {str((data.run.get('model_sha256') or {}).get(k))[:12]})"
+               for k, v in (data.run.get("models") or {}).items()],
              "versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
              f"started {data.run.get('started', '-')}, finished {data.run.get('finished', '-')}"]
     return [Block("h2", "Settings and provenance"), Block("pre", "\n".join(lines)),

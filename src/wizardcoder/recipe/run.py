@@ -3,8 +3,9 @@
 Invariants:
 - ``DIR`` is locked for the whole run (``wizardcoder.outlock``): a second ``recipe run`` on it is refused.
 - Before any stage runs: the recipe is checked (``spec.load``), the warnings are said, and
-  ``DIR/recipe.resolved.yaml`` and ``DIR/run.json`` (versions, seeds and data sha256, base model
-  locations, stage fingerprints) are written.
+  ``DIR/recipe.resolved.yaml`` and ``DIR/run.json`` (versions, seeds and data sha256, base model and
+  teacher locations and sha256, stage fingerprints) are written. A base model is fingerprinted by its
+  name (the stages of a model file replaced in place are not redone); its sha256 is recorded.
 - A stage with a ``stage.json`` is skipped; a stage directory without one is continued with its job's
   own resume (generate / evolve / train / eval ``resume=True``), so a kill at any moment and the same
   command give the result of an uninterrupted run. ``stage.json`` is written atomically, last.
@@ -23,6 +24,7 @@ With ``seed_answers: original`` the seed rows keep the seeds file's answers (evo
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import subprocess
 import sys
@@ -105,6 +107,34 @@ def _location(spec: EngineSpec) -> str:
         return f"unresolved ({exc})"
 
 
+HASH_DIR_LIMIT = 4 << 30  # a model directory larger than this is recorded by its files' sizes, not hashed
+
+
+def model_hash(spec: EngineSpec) -> str | None:
+    """What a run records of a model's bytes: the sha256 of a GGUF file (a pulled model's is its verified
+    registry hash), one sha256 over a model directory's files up to HASH_DIR_LIMIT; None for hub ids,
+    servers and built-in stand-ins (their revision is the hub's or the server's to say)."""
+    try:
+        ref = spec.resolve()
+    except Exception:
+        return None
+    if ref.kind == "gguf":
+        from wizardcoder.engines.pull import find_pullable
+
+        pulled = find_pullable(ref.spec)
+        return pulled.sha256 if pulled is not None else file_sha256(Path(ref.location))
+    if ref.kind != "dir":
+        return None
+    files = sorted(p for p in Path(ref.location).rglob("*") if p.is_file() and not p.name.startswith("."))
+    total = sum(p.stat().st_size for p in files)
+    if total > HASH_DIR_LIMIT:
+        return f"not hashed ({total / 2**30:.1f} GiB in {len(files)} files)"
+    h = hashlib.sha256()
+    for p in files:
+        h.update(f"{p.relative_to(ref.location)}\0{file_sha256(p)}\n".encode())
+    return h.hexdigest()
+
+
 def _record(plan: Plan) -> None:
     import yaml
 
@@ -118,7 +148,9 @@ def _record(plan: Plan) -> None:
         "seeds": {"file": str(recipe.seeds), "sha256": file_sha256(recipe.seeds)} if recipe.seeds else None,
         "versions": _versions(), "data": data,
         "models": {m: _location(EngineSpec(model=m)) for m in dict.fromkeys(a.model for a in recipe.arms)},
+        "model_sha256": {m: model_hash(EngineSpec(model=m)) for m in dict.fromkeys(a.model for a in recipe.arms)},
         "teacher": {"model": recipe.teacher.model, "location": _location(recipe.teacher),
+                    "sha256": model_hash(recipe.teacher) if not recipe.teacher.base_url else None,
                     "base_url": recipe.teacher.base_url},
         "stages": [{"name": s.name, "fingerprint": s.fingerprint, "directory": str(s.directory(out))}
                    for s in plan.stages],
