@@ -21,6 +21,7 @@ import base64
 import csv
 import html
 import json
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,9 @@ from typing import Any
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.jsonl import atomic_write_text, iter_jsonl, read_json_object
 from wizardcoder.recipe.scores import Column, Comparison, Score, columns_for, compare, score, task_rates
+from wizardcoder.recipe.stages import STAGE_FILE
 
 REPORT_HTML, REPORT_MD, FIGURES = "report.html", "report.md", "report"
-STAGE_FILE = "stage.json"
 
 
 # -- what the run directory holds -------------------------------------------------------------------
@@ -222,13 +223,18 @@ def _bars(data: RunData, path: Path) -> Path | None:
     return path
 
 
-def train_curve(model_dir: Path) -> list[tuple[float, float]]:
-    """(epoch, loss) of a training run's ``logs/train_log.csv``."""
+def _train_log(model_dir: Path) -> list[dict[str, str]]:
+    """The rows of a training run's ``logs/train_log.csv`` (none before its first log)."""
     path = model_dir / "logs" / "train_log.csv"
     if not path.is_file():
         return []
     with path.open(newline="") as fh:
-        return [(float(r["epoch"]), float(r["loss"])) for r in csv.DictReader(fh) if r.get("loss") and r.get("epoch")]
+        return list(csv.DictReader(fh))
+
+
+def train_curve(model_dir: Path) -> list[tuple[float, float]]:
+    """(epoch, loss) of a training run's log."""
+    return [(float(r["epoch"]), float(r["loss"])) for r in _train_log(model_dir) if r.get("loss") and r.get("epoch")]
 
 
 def _losses(data: RunData, path: Path) -> Path | None:
@@ -294,11 +300,7 @@ def _evolution_blocks(data: RunData, figures: Path) -> list[Block]:
 
 
 def _median(values: list[int]) -> str:
-    if not values:
-        return "-"
-    v = sorted(values)
-    mid = len(v) // 2
-    return f"{(v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2):g}"
+    return f"{statistics.median(values):g}" if values else "-"
 
 
 def _tokens(path: Path) -> tuple[int, int, int, int]:
@@ -315,19 +317,20 @@ def _tokens(path: Path) -> tuple[int, int, int, int]:
 
 def _stage_detail(st: StageInfo) -> str:
     r = st.result
-    kind = (st.record or {}).get("kind") or st.name.split("-", 1)[0]
-    if kind in ("answer-seeds", "answer-matched") or st.name.startswith("answer-"):
+    kind = (st.record or {}).get("kind", "")
+    if kind in ("answer-seeds", "answer-matched"):
         n, p, c, ln = _tokens(st.directory / "answers.raw.jsonl")
         reused = f", {r.get('reused')} reused" if r.get("reused") else ""
         return (f"{r.get('rows', '-')} rows{reused}; teacher: {n} answers, {p:,} prompt + {c:,} completion tokens, "
                 f"{ln} at the limit")
-    if st.name == "evolve":
+    if kind == "evolve":
+        removed = ", ".join(f"{k} {v}" for k, v in (r.get("removed") or {}).items()) or "none"
         return (f"{r.get('rows', '-')} rows ({r.get('seeds', '-')} seeds + {r.get('evolved', '-')} evolved), "
-                f"{r.get('eliminated', '-')} eliminated, removed {r.get('removed', {})}")
-    if st.name.startswith("train-"):
+                f"{r.get('eliminated', '-')} eliminated; removed at export: {removed}")
+    if kind == "train":
         return (f"{r.get('rows', '-')} rows, {r.get('steps', '-')} steps of {r.get('global_batch_size', '-')}, "
                 f"loss {_num(r.get('train_loss'))}, {_num(r.get('runtime_s'))} s training")
-    if st.name.startswith("eval-"):
+    if kind == "eval":
         samples = st.directory / "eval" / "samples.jsonl"
         if r.get("shared_from"):
             return (f"answers of {r['shared_from']} for {r.get('shared_tasks')} tasks, {r.get('generated_tasks')} "
@@ -509,12 +512,8 @@ def _training_blocks(data: RunData) -> list[Block]:
 
 
 def _train_tokens(model_dir: Path) -> int:
-    path = model_dir / "logs" / "train_log.csv"
-    if not path.is_file():
-        return 0
-    with path.open(newline="") as fh:
-        values = [r.get("num_tokens") for r in csv.DictReader(fh)]
-    nums = [float(v) for v in values if v]
+    """Tokens trained on (the trainer's running count at its last log)."""
+    nums = [float(r["num_tokens"]) for r in _train_log(model_dir) if r.get("num_tokens")]
     return int(max(nums)) if nums else 0
 
 
