@@ -157,7 +157,7 @@ def _card_blocks(data: RunData) -> list[Block]:
                for c in data.columns}
     return [Block("h2", "Scores"),
             Block("p", "pass@1 in %, greedy, with its 95 % interval in brackets (Wilson's, over tasks); tasks: "
-                  + ", ".join(f"{k} {v}" for k, v in n_tasks.items()) + ". The published rows are the "
+                  + ", ".join(f"{k} {v or 'pending'}" for k, v in n_tasks.items()) + ". The published rows are the "
                   "WizardCoder model cards' numbers (other models, other scale): the scale a reader knows."),
             Block("table", rows=rows)]
 
