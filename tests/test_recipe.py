@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import CODE_ALPACA
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.recipe import load, recipe_plan
 from wizardcoder.recipe.run import launch_command
@@ -195,6 +196,12 @@ def test_shipped_recipes_load(tmp_path: Path) -> None:
     paper = load(tmp_path / "paper.yaml")
     assert paper.evolve.rounds == 3 and any(a.launcher.kind == "accelerate" for a in paper.arms)
     assert all(a.train is None or a.train.learning_rate == 2e-5 for a in paper.arms)
+    shutil.copy(ROOT / "recipes" / "method-check.yaml", tmp_path / "method-check.yaml")
+    shutil.copy(CODE_ALPACA, tmp_path / "code_alpaca_2k.json")  # 200 of its rows stand in for the file
+    check = load(tmp_path / "method-check.yaml")
+    assert [a.data for a in check.arms] == ["none", "seeds", "evolved", "seeds-matched", "none"]
+    assert {a.train.gguf for a in check.arms if a.train} == {"f16"} and check.evolve.filters.judge_gain is False
+    assert check.report["compare"][0] == ["evolved", "seeds-matched"] and not warnings(check)
 
 
 # -- end to end (slow) ------------------------------------------------------------------------
