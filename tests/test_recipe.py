@@ -163,6 +163,22 @@ def test_plan_says_done_continue_rerun_and_run(tmp_path: Path) -> None:
                                                                "model, data, train)")
 
 
+def test_chosen_arms_take_the_stages_they_read_and_nothing_else(tmp_path: Path) -> None:
+    path = _write(tmp_path, BASE)
+    out = tmp_path / "run"
+    assert recipe_plan(path, out, arms=["base"]).selected == {"eval-base-humaneval"}
+    plan = recipe_plan(path, out, arms=["evolved"])
+    assert plan.selected == {"answer-seeds", "evolve", "train-evolved", "eval-evolved-humaneval"} and plan.todo == 4
+    assert [s.fingerprint for s in plan.stages] == [s.fingerprint for s in recipe_plan(path, out).stages]
+    with pytest.raises(WizardCoderError) as exc:
+        recipe_plan(path, out, arms=["basee"])
+    assert str(exc.value) == f"{path}: arm 'basee' is not in the recipe (arms: base, evolved)"
+    proc = subprocess.run([*WC, "recipe", "plan", str(path), "-o", str(out), "--arm", "base"], capture_output=True,
+                          text=True, env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("(not chosen)") == 4 and "1 of 5 stages to run" in proc.stdout
+
+
 def test_warnings_for_a_batch_bigger_than_the_data_and_the_scaling_rule(tmp_path: Path) -> None:
     rows = tmp_path / "rows.jsonl"
     rows.write_text("".join(json.dumps({"instruction": f"q{i}", "output": f"a{i}"}) + "\n" for i in range(50)))
@@ -303,6 +319,29 @@ eval:
     assert last.startswith("error: stage eval-bad-humaneval (") and "nowhere" in last, proc.stderr
     states = {r.name: r.state for r in recipe_plan(recipe, out).rows}
     assert states == {"eval-good-humaneval": "done", "eval-bad-humaneval": "resume"}
+
+
+@pytest.mark.slow
+def test_a_run_of_one_arm_leaves_the_others_pending_and_a_later_run_finishes_them(tmp_path: Path) -> None:
+    text = BASE.replace("  limit: 3\n", "  limit: 1\n  max_tokens: 8\n")
+    recipe, out = _write(tmp_path, text), tmp_path / "run"
+    wide = {**os.environ, "COLUMNS": "300"}
+    proc = subprocess.run([*WC, "recipe", "run", str(recipe), "-o", str(out), "-q", "--arm", "base"],
+                          capture_output=True, text=True, timeout=900, env=wide)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 of 5 stages done, not chosen: answer-seeds, evolve, train-evolved, eval-evolved-humaneval" in proc.stdout
+    states = {r.name: r.state for r in recipe_plan(recipe, out).rows}
+    assert states["eval-base-humaneval"] == "done" and list(states.values()).count("run") == 4
+    results = json.loads((out / "results.json").read_text())
+    assert results["arms"]["base"]["humaneval"]["n_tasks"] == 1 and results["arms"]["evolved"] == {}
+    run = json.loads((out / "run.json").read_text())
+    assert run["pending"] == ["answer-seeds", "evolve", "train-evolved", "eval-evolved-humaneval"]
+    assert "finished" not in run and "pending" in (out / "report.md").read_text()
+    again = subprocess.run([*WC, "recipe", "run", str(recipe), "-o", str(out), "-q"], capture_output=True, text=True,
+                           timeout=900, env=wide)  # every arm now: the chosen one's stage is not redone
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "eval-base-humaneval: done" in again.stderr and "all 5 stages done (4 run now)" in again.stdout
+    assert "finished" in json.loads((out / "run.json").read_text())
 
 
 def test_the_api_names() -> None:

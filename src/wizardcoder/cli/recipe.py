@@ -21,24 +21,27 @@ app.add_typer(recipe_app, name="recipe")
 
 FileArg = Annotated[Path, typer.Argument(help="A recipe YAML (see docs/recipe.md; recipes/smoke.yaml to try).")]
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="The run directory (stages, records, results.json).")]
+ArmOpt = Annotated[list[str] | None, typer.Option(
+    "--arm", help="Only this arm's stages and the stages it needs (repeat for several); the rest stay as they are.")]
 STATE_WORDS = {"done": "[green]done[/]", "run": "to run", "resume": "[yellow]continue[/] (stopped inside)",
                "rerun": "[yellow]will rerun[/] (settings changed)"}
 
 
 @recipe_app.command("plan")
-def plan(file: FileArg, output: OutOpt) -> None:
+def plan(file: FileArg, output: OutOpt, arm: ArmOpt = None) -> None:
     """The stages, their fingerprints, what is done and what would run; runs nothing."""
     from wizardcoder.recipe import recipe_plan
 
     try:
-        p = recipe_plan(file, output)
+        p = recipe_plan(file, output, arms=arm)
     except WizardCoderError as exc:
         fail(str(exc))
     table = Table(title=f"recipe plan: {file} -> {output}")
     for col in ("stage", "fingerprint", "state", "directory"):
         table.add_column(col)
     for row in p.rows:
-        table.add_row(row.name, row.fingerprint[:12], STATE_WORDS[row.state], str(row.directory))
+        state = STATE_WORDS[row.state] + ("" if row.name in p.selected or row.state == "done" else " [dim](not chosen)[/]")
+        table.add_row(row.name, row.fingerprint[:12], state, str(row.directory))
     out_console.print(table)
     for w in p.warnings:
         out_console.print(f"[yellow]warning:[/] {w}", highlight=False)
@@ -47,13 +50,13 @@ def plan(file: FileArg, output: OutOpt) -> None:
 
 
 @recipe_app.command("run")
-def run(file: FileArg, output: OutOpt,
+def run(file: FileArg, output: OutOpt, arm: ArmOpt = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False) -> None:
     """Run every stage in order: finished stages are skipped, a stopped one continues where it was."""
     from wizardcoder.recipe import card_table, recipe_run
 
     try:
-        result = recipe_run(file, output, console=err_console, show_progress=not quiet)
+        result = recipe_run(file, output, arms=arm, console=err_console, show_progress=not quiet)
     except WizardCoderError as exc:  # a stage stopped by Ctrl-C says "interrupted": 130, as the single commands
         fail(str(exc), 130 if "interrupted" in str(exc) else 2)
     except KeyboardInterrupt:
@@ -66,7 +69,9 @@ def run(file: FileArg, output: OutOpt,
         table.add_row(*r)
     out_console.print(table)
     n = len(result.stages)
-    out_console.print(f"all {n} stages done" + (f" ({result.ran} run now)" if result.ran else ", nothing to run")
+    head = (f"{n} of {n + len(result.pending)} stages done, not chosen: {', '.join(result.pending)}"
+            if result.pending else f"all {n} stages done")
+    out_console.print(head + (f" ({result.ran} run now)" if result.ran else ", nothing to run")
                       + f"; results: {output / 'results.json'}; report: {result.report}", highlight=False)
 
 

@@ -6,6 +6,8 @@ Invariants:
   ``DIR/recipe.resolved.yaml`` and ``DIR/run.json`` (versions, seeds and data sha256, base model and
   teacher locations and sha256, stage fingerprints) are written. A base model is fingerprinted by its
   name (the stages of a model file replaced in place are not redone); its sha256 is recorded.
+- ``arms=`` runs only those arms' stages and the stages they read (``stages.select``); results.json and
+  the report still show every finished stage, the others as pending.
 - A stage with a ``stage.json`` is skipped; a stage directory without one is continued with its job's
   own resume (generate / evolve / train / eval ``resume=True``), so a kill at any moment and the same
   command give the result of an uninterrupted run. ``stage.json`` is written atomically, last.
@@ -74,6 +76,7 @@ class RecipeResult:
     results: dict[str, Any]  # DIR/results.json
     warnings: list[str]
     report: Path | None = None  # DIR/report.html
+    pending: list[str] = dataclasses.field(default_factory=list)  # stages not run (not among the chosen arms')
 
     @property
     def ran(self) -> int:
@@ -83,9 +86,9 @@ class RecipeResult:
         return self.results["arms"].get(arm, {}).get(benchmark, {}).get("pass@1")
 
 
-def recipe_plan(path: str | Path, output: str | Path) -> Plan:
+def recipe_plan(path: str | Path, output: str | Path, *, arms: list[str] | None = None) -> Plan:
     """The stages of the recipe at ``path`` for ``output``: fingerprints, done / to run; runs nothing."""
-    return make_plan(load(path), Path(output))
+    return make_plan(load(path), Path(output), arms)
 
 
 def _versions() -> dict[str, str]:
@@ -158,44 +161,53 @@ def _record(plan: Plan) -> None:
     })
 
 
-def recipe_run(path: str | Path, output: str | Path, *, console: Console | None = None,
-               show_progress: bool = False) -> RecipeResult:
-    """Run every stage of the recipe at ``path`` into ``output`` (see the module docstring)."""
+def recipe_run(path: str | Path, output: str | Path, *, arms: list[str] | None = None,
+               console: Console | None = None, show_progress: bool = False) -> RecipeResult:
+    """Run every stage of the recipe at ``path`` into ``output``, or those of ``arms`` and what they read
+    (see the module docstring)."""
     import wizardcoder.evol  # noqa: F401  (registers the dry-run teacher `fake` with the engines)
 
     recipe = load(path)
     out = Path(output)
     console = console if console is not None else Console(stderr=True, quiet=not show_progress)
     with outlock.hold(out):
-        plan = make_plan(recipe, out)
+        plan = make_plan(recipe, out, arms)
         for w in plan.warnings:
             console.print(f"[yellow]warning:[/] {w}", highlight=False)
         _record(plan)
         done: dict[str, StageResult] = {}
+        pending: list[str] = []
         for stage in plan.stages:
-            done[stage.name] = _one(stage, recipe, out, done, console, show_progress)
+            if stage.name in plan.selected:
+                done[stage.name] = _one(stage, recipe, out, done, console, show_progress)
+            elif (stage.directory(out) / STAGE_FILE).is_file():  # finished earlier: in the results all the same
+                done[stage.name] = _finished(stage, stage.directory(out))
+            else:
+                pending.append(stage.name)
         results = _results(recipe, plan.stages, done)
         atomic_write_json(out / RESULTS, results)
         record = read_json_object(out / RUN_RECORD, "the run record")
         record["datasets"] = {s.arm.name: {k: done[s.name].result.get(k) for k in ("data", "data_sha256", "rows")}
-                              for s in plan.stages if s.kind == "train" and s.arm is not None}
-        record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                              for s in plan.stages if s.kind == "train" and s.arm is not None and s.name in done}
+        if pending:
+            record["pending"] = pending
+        else:
+            record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         atomic_write_json(out / RUN_RECORD, record)
         from wizardcoder.recipe.report import write_report
 
         report = write_report(out)
         console.print(f"report: {report.html} ({report.markdown.name}, {len(report.figures)} figures)",
                       highlight=False)
-        return RecipeResult(out, list(done.values()), results, plan.warnings, report.html)
+        return RecipeResult(out, list(done.values()), results, plan.warnings, report.html, pending)
 
 
 def _one(stage: Stage, recipe: Recipe, out: Path, done: dict[str, StageResult], console: Console,
          show_progress: bool) -> StageResult:
     d = stage.directory(out)
     if (d / STAGE_FILE).is_file():
-        saved = read_json_object(d / STAGE_FILE, "a stage record")
         console.print(f"{stage.name}: done ({d.name})", highlight=False)
-        return StageResult(stage.name, d, True, float(saved.get("seconds", 0.0)), saved.get("result", {}))
+        return _finished(stage, d)
     resuming = d.is_dir()
     console.print(f"{stage.name}: {'continuing' if resuming else 'running'} ({d.name})", highlight=False)
     d.mkdir(parents=True, exist_ok=True)
@@ -220,6 +232,11 @@ def _one(stage: Stage, recipe: Recipe, out: Path, done: dict[str, StageResult], 
                                        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     console.print(f"{stage.name}: finished in {seconds:.0f} s", highlight=False)
     return StageResult(stage.name, d, False, seconds, plain(result))
+
+
+def _finished(stage: Stage, d: Path) -> StageResult:
+    saved = read_json_object(d / STAGE_FILE, "a stage record")
+    return StageResult(stage.name, d, True, float(saved.get("seconds", 0.0)), saved.get("result", {}))
 
 
 # -- answering seed instructions with the teacher ------------------------------------------------
@@ -451,12 +468,12 @@ def _shared_samples(stage: Stage, spec: EngineSpec, shared: str, done: dict[str,
 def _results(recipe: Recipe, stages: list[Stage], done: dict[str, StageResult]) -> dict[str, Any]:
     arms: dict[str, Any] = {a.name: {} for a in recipe.arms}
     for s in stages:
-        if s.kind == "eval" and s.arm is not None and s.benchmark is not None:
+        if s.kind == "eval" and s.arm is not None and s.benchmark is not None and s.name in done:
             r = done[s.name].result
             arms[s.arm.name][s.benchmark] = {"pass@1": r.get("pass@1"), "plus_pass@1": r.get("plus_pass@1"),
                                              "n_tasks": r.get("n_tasks"), "stage": s.dirname}
     train = {s.arm.name: {k: done[s.name].result.get(k) for k in ("rows", "steps", "train_loss", "global_batch_size")}
-             for s in stages if s.kind == "train" and s.arm is not None}
+             for s in stages if s.kind == "train" and s.arm is not None and s.name in done}
     return {"recipe": str(recipe.path), "benchmarks": list(recipe.eval.benchmarks), "limit": recipe.eval.limit,
             "arms": arms, "train": train,
             "arm_data": {a.name: a.data for a in recipe.arms}, "models": {a.name: a.model for a in recipe.arms}}

@@ -17,6 +17,9 @@ Invariants:
 - A stage's directory is ``DIR/stages/NAME-FP12``; it is finished when its ``stage.json`` exists
   (written atomically, last). A directory without one is a stage that was stopped: the rerun
   continues it with the job's own resume.
+- A plan may select arms (``recipe run --arm``): their stages and every stage those read, in run
+  order; the others are neither run nor changed (the baselines first, one arm again, a long recipe
+  in pieces). Selection changes no fingerprint.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizardcoder.errors import WizardCoderError
 from wizardcoder.recipe.spec import Arm, Recipe
 
 STAGES_DIR = "stages"
@@ -274,16 +278,36 @@ class PlanRow:
 class Plan:
     recipe: Recipe
     output: Path
-    stages: list[Stage]
+    stages: list[Stage]  # every stage of the recipe, in run order
     rows: list[PlanRow]
     warnings: list[str]
+    selected: frozenset[str]  # names of the stages this run may run (all, or the chosen arms' and their inputs)
 
     @property
     def todo(self) -> int:
-        return sum(1 for r in self.rows if r.state != "done")
+        return sum(1 for r in self.rows if r.state != "done" and r.name in self.selected)
 
 
-def make_plan(recipe: Recipe, output: Path) -> Plan:
+def select(recipe: Recipe, stages: list[Stage], arms: list[str] | None) -> frozenset[str]:
+    """The names of the stages of ``arms`` and of every stage they read (all stages when ``arms`` is None)."""
+    if arms is None:
+        return frozenset(s.name for s in stages)
+    known = [a.name for a in recipe.arms]
+    for name in arms:
+        if name not in known:
+            raise WizardCoderError(f"{recipe.path}: arm {name!r} is not in the recipe (arms: {', '.join(known)})")
+    by_name = {s.name: s for s in stages}
+    chosen: set[str] = set()
+    todo = [s.name for s in stages if s.arm is not None and s.arm.name in arms]
+    while todo:
+        name = todo.pop()
+        if name not in chosen:
+            chosen.add(name)
+            todo.extend(k for k in by_name[name].inputs if k in by_name)
+    return frozenset(chosen)
+
+
+def make_plan(recipe: Recipe, output: Path, arms: list[str] | None = None) -> Plan:
     stages = build(recipe)
     rows = [PlanRow(s.name, s.kind, s.fingerprint, s.state(output), s.directory(output)) for s in stages]
-    return Plan(recipe, Path(output), stages, rows, warnings(recipe))
+    return Plan(recipe, Path(output), stages, rows, warnings(recipe), select(recipe, stages, arms))
