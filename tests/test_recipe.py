@@ -4,6 +4,7 @@ smoke recipe run end to end, killed inside training and continued, and cached by
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -452,3 +453,23 @@ eval: {{benchmarks: [humaneval, humaneval+], limit: 2, max_tokens: 8, prompt_for
     first, plus = (Path(by[n]["samples"]).read_text().splitlines() for n in ("eval-g-humaneval", "eval-g-humanevalplus"))
     assert [json.loads(x)["response"] for x in first] == [json.loads(x)["response"] for x in plus]  # judged twice
     assert result.report is not None and result.report.is_file()
+    # The run kept without its weights: an evaluation still to run trains the arm again, which must
+    # give the recorded weights (sha256), or the recipe stops and leaves no other weights behind.
+    train_dir = next((tmp_path / "run" / "stages").glob("train-g-*"))
+    want = by["train-g"]["weights_sha256"]
+    assert want == hashlib.sha256(Path(by["train-g"]["gguf"]).read_bytes()).hexdigest()
+    shutil.rmtree(train_dir / "model")
+    shutil.rmtree(next((tmp_path / "run" / "stages").glob("eval-g-humanevalplus-*")))
+    proc = _run(tmp_path / "r.yaml", tmp_path / "run")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"train-g: trained again, the same weights (sha256 {want[:12]})" in proc.stderr
+    assert len(json.loads((train_dir / STAGE_FILE).read_text())["rebuilt"]) == 1
+    record = json.loads((train_dir / STAGE_FILE).read_text())
+    record["result"]["weights_sha256"] = "0" * 64  # as if this machine trained otherwise
+    (train_dir / STAGE_FILE).write_text(json.dumps(record))
+    shutil.rmtree(train_dir / "model")
+    shutil.rmtree(next((tmp_path / "run" / "stages").glob("eval-g-humanevalplus-*")))
+    proc = _run(tmp_path / "r.yaml", tmp_path / "run")
+    assert proc.returncode == 2 and not (train_dir / "model").exists()
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: stage train-g ({train_dir}): training again gave "
+                                                           f"other weights (sha256 {want[:12]}, recorded 000000000000)")

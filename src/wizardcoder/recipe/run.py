@@ -12,6 +12,11 @@ Invariants:
   own resume (generate / evolve / train / eval ``resume=True``), so a kill at any moment and the same
   command give the result of an uninterrupted run. ``stage.json`` is written atomically, last.
 - A failing stage stops the recipe with one line naming the stage; finished stages stay.
+- A train stage records its weights' sha256 (the GGUF, else the model's top-level weight files). When
+  a finished train stage's weights are gone (a run dir kept without its multi-GB models, carried to
+  another machine) and a stage still to run reads them, it is trained again in place and must give
+  the same sha256, or the recipe stops with one line: evaluations already made stay the recorded
+  model's, never a mix of two models.
 - ``DIR/results.json`` collects each arm x benchmark's pass@1 from the eval stages, rewritten at the end,
   then the report (``DIR/report.html``, ``report.md``, ``report/``; :mod:`wizardcoder.recipe.report`).
 
@@ -180,6 +185,8 @@ def recipe_run(path: str | Path, output: str | Path, *, arms: list[str] | None =
         for stage in plan.stages:
             if stage.name in plan.selected:
                 done[stage.name] = _one(stage, recipe, out, done, console, show_progress)
+                if stage.kind == "train" and done[stage.name].skipped and _weights_needed(stage, plan):
+                    done[stage.name] = _rebuild(stage, recipe, out, done, console, show_progress)
             elif (stage.directory(out) / STAGE_FILE).is_file():  # finished earlier: in the results all the same
                 done[stage.name] = _finished(stage, stage.directory(out))
             else:
@@ -232,6 +239,67 @@ def _one(stage: Stage, recipe: Recipe, out: Path, done: dict[str, StageResult], 
                                        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     console.print(f"{stage.name}: finished in {seconds:.0f} s", highlight=False)
     return StageResult(stage.name, d, False, seconds, plain(result))
+
+
+def _weights_needed(stage: Stage, plan: Plan) -> bool:
+    """Whether a finished train stage's weights are gone while a chosen stage still to run reads them."""
+    if _weights(_finished(stage, stage.directory(plan.output)).result):
+        return False
+    return any(stage.name in s.inputs and s.name in plan.selected
+               and not (s.directory(plan.output) / STAGE_FILE).is_file() for s in plan.stages)
+
+
+def _weights(result: dict[str, Any]) -> list[Path]:
+    """A train stage's weight files: its GGUF, else the model directory's top-level weights; [] when gone."""
+    if result.get("gguf"):
+        return [Path(result["gguf"])] if Path(result["gguf"]).is_file() else []
+    model = Path(result.get("model", ""))
+    return sorted(p for pattern in ("*.safetensors", "*.bin", "adapter/*.safetensors") for p in model.glob(pattern)
+                  if p.name != "training_args.bin") if model.is_dir() else []
+
+
+def weights_sha256(result: dict[str, Any]) -> str | None:
+    """One sha256 over a train stage's weight files (names and contents); None when there are none."""
+    files = _weights(result)
+    if not files:
+        return None
+    if len(files) == 1:
+        return file_sha256(files[0])
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.name}\0{file_sha256(f)}\n".encode())
+    return h.hexdigest()
+
+
+def _rebuild(stage: Stage, recipe: Recipe, out: Path, done: dict[str, StageResult], console: Console,
+             show_progress: bool) -> StageResult:
+    """Train a finished stage again whose weights are gone; keep them only if they are the recorded ones."""
+    import shutil
+
+    d = stage.directory(out)
+    saved = read_json_object(d / STAGE_FILE, "a stage record")
+    want = saved.get("result", {}).get("weights_sha256")
+    if not want:
+        raise WizardCoderError(f"stage {stage.name} ({d}): its weights are gone and its record has no weights_sha256 "
+                               f"to check a new training against: remove {d} to train it again")
+    console.print(f"{stage.name}: its weights are gone: training again (must give sha256 {want[:12]})",
+                  highlight=False)
+    shutil.rmtree(d / "model", ignore_errors=True)
+    start = time.monotonic()
+    try:
+        result = _train(stage, recipe, d, done, console, show_progress)
+    except WizardCoderError as exc:
+        raise WizardCoderError(f"stage {stage.name} ({d}): {exc}") from None
+    if result["weights_sha256"] != want:
+        shutil.rmtree(d / "model", ignore_errors=True)  # never left where evaluations would read them
+        raise WizardCoderError(f"stage {stage.name} ({d}): training again gave other weights (sha256 "
+                               f"{str(result['weights_sha256'])[:12]}, recorded {want[:12]}): remove {d} and the "
+                               f"stages that read it to train and evaluate again")
+    saved.setdefault("rebuilt", []).append({"seconds": round(time.monotonic() - start, 3),
+                                            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    atomic_write_json(d / STAGE_FILE, saved)
+    console.print(f"{stage.name}: trained again, the same weights (sha256 {want[:12]})", highlight=False)
+    return StageResult(stage.name, d, True, float(saved.get("seconds", 0.0)), saved.get("result", {}))
 
 
 def _finished(stage: Stage, d: Path) -> StageResult:
@@ -380,7 +448,8 @@ def _train(stage: Stage, recipe: Recipe, d: Path, done: dict[str, StageResult], 
     if rec.get("status") != "finished":
         raise WizardCoderError(f"{record}: the training run did not finish (status {rec.get('status')!r})")
     metrics = rec.get("metrics", {})
-    return {"model": str(out), "gguf": rec.get("gguf"), "data": str(data), "data_sha256": file_sha256(data),
+    result = {"model": str(out), "gguf": rec.get("gguf")}
+    return {**result, "weights_sha256": weights_sha256(result), "data": str(data), "data_sha256": file_sha256(data),
             "rows": rows,
             "global_batch_size": cfg.global_batch_size, "batch_size": cfg.batch_size,
             "steps": metrics.get("steps"), "train_loss": metrics.get("train_loss"),
