@@ -107,13 +107,15 @@ def models(ctx: typer.Context) -> None:
                       *["-" if v is None else f"{v:.1f}" for v in card.published().values()])
     out_console.print(table)
     pulls = Table(title="pullable models (--model NAME once pulled)")
-    for col in ("name", "size", "in the cache"):
+    for col in ("name", "size", "in the cache", "pass@1 measured here"):
         pulls.add_column(col)
     for p in pullable:
         path = present(p)
         where = f"yes: {escape(str(path))}" if path is not None else (
             f"no: wizardcoder models pull {p.name}" + (" (unverified file there)" if model_path(p).exists() else ""))
-        pulls.add_row(p.name, f"{p.size / 1e6:.1f} MB", where)
+        scores = ", ".join(f"{b} {v:.1f}" for b, v in p.measured)
+        pulls.add_row(p.name, f"{p.size / 1e6:.1f} MB", where,
+                      f"{scores} ({escape(p.measured_how)})" if scores else "-")
     out_console.print(pulls)
 
 
