@@ -459,9 +459,11 @@ def write_report(output: str | Path) -> ReportFiles:
     data = read_run(output)
     figures = output / FIGURES
     title = (data.recipe.get("report") or {}).get("title") or f"Recipe report: {Path(str(data.run.get('recipe'))).name}"
+    limit = (data.recipe.get("eval") or {}).get("limit")
     blocks: list[Block] = [Block("h1", title),
-                           Block("p", f"Run directory {output}; {len(data.arms)} arms; benchmarks "
-                                 f"{', '.join(data.benchmarks)}; limit {(data.recipe.get('eval') or {}).get('limit')}.")]
+                           Block("p", f"Run directory {output.resolve().name}; {len(data.arms)} arms; benchmarks "
+                                 f"{', '.join(data.benchmarks)}; "
+                                 + ("all tasks." if limit is None else f"the first {limit} tasks of each."))]
     blocks += _card_blocks(data)
     bars = _bars(data, figures / "scores.png")
     if bars is not None:
