@@ -343,6 +343,16 @@ def test_a_run_of_one_arm_leaves_the_others_pending_and_a_later_run_finishes_the
     assert again.returncode == 0, again.stderr[-3000:]
     assert "eval-base-humaneval: done" in again.stderr and "all 5 stages done (4 run now)" in again.stdout
     assert "finished" in json.loads((out / "run.json").read_text())
+    # Paths are recorded relative to the run directory: moved, and run from elsewhere, it is all done.
+    train = json.loads(next(out.glob("stages/train-evolved-*/stage.json")).read_text())["result"]
+    assert train["model"] == str(Path(next(out.glob("stages/train-evolved-*")).name) / "model").replace(
+        "train-", "stages/train-", 1)
+    moved = tmp_path / "elsewhere" / "run"
+    moved.parent.mkdir()
+    shutil.move(out, moved)
+    third = subprocess.run([*WC, "recipe", "run", str(recipe), "-o", "run", "-q"], capture_output=True, text=True,
+                           timeout=900, env=wide, cwd=moved.parent)
+    assert third.returncode == 0 and "all 5 stages done, nothing to run" in third.stdout, third.stderr[-3000:]
 
 
 def test_the_api_names() -> None:

@@ -8,6 +8,8 @@ Invariants:
   name (the stages of a model file replaced in place are not redone); its sha256 is recorded.
 - ``arms=`` runs only those arms' stages and the stages they read (``stages.select``); results.json and
   the report still show every finished stage, the others as pending.
+- Paths inside ``DIR`` are recorded in ``stage.json`` relative to ``DIR`` (``PATH_KEYS``) and read back
+  against it: a run directory can be moved, or run from another working directory, and continue.
 - A stage with a ``stage.json`` is skipped; a stage directory without one is continued with its job's
   own resume (generate / evolve / train / eval ``resume=True``), so a kill at any moment and the same
   command give the result of an uninterrupted run. ``stage.json`` is written atomically, last.
@@ -59,6 +61,7 @@ from wizardcoder.recipe.stages import (
 )
 
 RESULTS = "results.json"
+PATH_KEYS = ("data", "model", "gguf", "samples", "summary", "results")  # stage results that name files
 RESOLVED = "recipe.resolved.yaml"
 RUN_RECORD = "run.json"
 VERSIONED = ("wizardcoder", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "llama_cpp_python",
@@ -173,7 +176,7 @@ def recipe_run(path: str | Path, output: str | Path, *, arms: list[str] | None =
     import wizardcoder.evol  # noqa: F401  (registers the dry-run teacher `fake` with the engines)
 
     recipe = load(path)
-    out = Path(output)
+    out = Path(output).absolute()
     console = console if console is not None else Console(stderr=True, quiet=not show_progress)
     with outlock.hold(out):
         plan = make_plan(recipe, out, arms)
@@ -235,7 +238,7 @@ def _one(stage: Stage, recipe: Recipe, out: Path, done: dict[str, StageResult], 
     seconds = time.monotonic() - start
     atomic_write_json(d / STAGE_FILE, {"name": stage.name, "kind": stage.kind, "fingerprint": stage.fingerprint,
                                        "settings": plain(stage.settings), "inputs": stage.inputs,
-                                       "seconds": round(seconds, 3), "result": plain(result),
+                                       "seconds": round(seconds, 3), "result": _stored(plain(result), out),
                                        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     console.print(f"{stage.name}: finished in {seconds:.0f} s", highlight=False)
     return StageResult(stage.name, d, False, seconds, plain(result))
@@ -299,12 +302,32 @@ def _rebuild(stage: Stage, recipe: Recipe, out: Path, done: dict[str, StageResul
                                             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     atomic_write_json(d / STAGE_FILE, saved)
     console.print(f"{stage.name}: trained again, the same weights (sha256 {want[:12]})", highlight=False)
-    return StageResult(stage.name, d, True, float(saved.get("seconds", 0.0)), saved.get("result", {}))
+    return _finished(stage, d)
+
+
+def _stored(result: dict[str, Any], out: Path) -> dict[str, Any]:
+    """``result`` with its paths inside ``out`` made relative to it (what stage.json holds)."""
+    def rel(v: Any) -> Any:
+        if isinstance(v, str) and v and Path(v).is_absolute() and Path(v).is_relative_to(out):
+            return str(Path(v).relative_to(out))
+        return v
+    return {k: rel(v) if k in PATH_KEYS else v for k, v in result.items()}
+
+
+def _loaded(result: dict[str, Any], out: Path) -> dict[str, Any]:
+    """A stage.json result with its relative paths read against ``out`` (a record made before paths were
+    stored so, relative to the working directory it ran in, is taken as it is when that path exists)."""
+    def absolute(v: Any) -> Any:
+        if isinstance(v, str) and v and not Path(v).is_absolute():
+            return str(out / v) if (out / v).exists() or not Path(v).exists() else str(Path(v).absolute())
+        return v
+    return {k: absolute(v) if k in PATH_KEYS else v for k, v in result.items()}
 
 
 def _finished(stage: Stage, d: Path) -> StageResult:
     saved = read_json_object(d / STAGE_FILE, "a stage record")
-    return StageResult(stage.name, d, True, float(saved.get("seconds", 0.0)), saved.get("result", {}))
+    out = d.parent.parent  # DIR/stages/NAME-FP12
+    return StageResult(stage.name, d, True, float(saved.get("seconds", 0.0)), _loaded(saved.get("result", {}), out))
 
 
 # -- answering seed instructions with the teacher ------------------------------------------------
