@@ -188,7 +188,7 @@ def recipe_run(path: str | Path, output: str | Path, *, arms: list[str] | None =
         for stage in plan.stages:
             if stage.name in plan.selected:
                 done[stage.name] = _one(stage, recipe, out, done, console, show_progress)
-                if stage.kind == "train" and done[stage.name].skipped and _weights_needed(stage, plan):
+                if stage.kind == "train" and done[stage.name].skipped and _weights_needed(stage, done[stage.name], plan):
                     done[stage.name] = _rebuild(stage, recipe, out, done, console, show_progress)
             elif (stage.directory(out) / STAGE_FILE).is_file():  # finished earlier: in the results all the same
                 done[stage.name] = _finished(stage, stage.directory(out))
@@ -244,9 +244,9 @@ def _one(stage: Stage, recipe: Recipe, out: Path, done: dict[str, StageResult], 
     return StageResult(stage.name, d, False, seconds, plain(result))
 
 
-def _weights_needed(stage: Stage, plan: Plan) -> bool:
+def _weights_needed(stage: Stage, finished: StageResult, plan: Plan) -> bool:
     """Whether a finished train stage's weights are gone while a chosen stage still to run reads them."""
-    if _weights(_finished(stage, stage.directory(plan.output)).result):
+    if _weights(finished.result):
         return False
     return any(stage.name in s.inputs and s.name in plan.selected
                and not (s.directory(plan.output) / STAGE_FILE).is_file() for s in plan.stages)
