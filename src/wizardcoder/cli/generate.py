@@ -39,5 +39,6 @@ def generate(
         fail(str(exc), interrupted_code(str(exc)))
     record_config(output.with_name(output.name + ".config.yaml"))
     err_console.print(f"{stats.generated} generated ({stats.skipped} kept from before) in {stats.seconds:.1f} s, "
-                      f"{stats.tokens_per_s:.0f} tokens/s, {stats.length_stops} hit --max-tokens -> {output}",
+                      f"{stats.tokens_per_s:.0f} tokens/s, {stats.length_stops} hit --max-tokens"
+                      f"{f', {stats.repetition_stops} ended looping' if stats.repetition_stops else ''} -> {output}",
                       highlight=False)

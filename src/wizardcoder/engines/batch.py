@@ -45,6 +45,7 @@ from wizardcoder.errors import PromptTooLong, WizardCoderError, at
 from wizardcoder.jsonl import atomic_write_json, iter_jsonl, read_bytes, read_json, read_jsonl_tolerant
 from wizardcoder.progress import make_progress
 from wizardcoder.prompting.formats import make_request
+from wizardcoder.settings import record
 
 _PROMPT_FIELDS = ("messages", "instruction", "input", "prompt")
 # Reproducible runs: requests per engine call = this x the engine's batch width. 1 measured fastest with
@@ -196,7 +197,7 @@ def _generate_file(
     if output.is_dir():  # before any other word about it, and before anything is written beside it
         raise WizardCoderError(f"{output}: is a directory; give a file path, not a directory")
     meta_path = output.with_name(output.name + ".run.json")
-    meta = {"params": asdict(params), "n_samples": n_samples,
+    meta = {"params": record(params), "n_samples": n_samples,
             "jobs_md5": hashlib.md5(json.dumps([[j.key, asdict(j.request)] for j in jobs]).encode()).hexdigest(),
             **(job_info or {})}
     meta = json.loads(json.dumps(meta))  # as it reads back (tuples become lists)
@@ -219,7 +220,8 @@ def _generate_file(
     output.parent.mkdir(parents=True, exist_ok=True)
     pairs = [(j, s) for j in range(len(jobs)) for s in range(n_samples)]
     stats = {"total": len(pairs), "skipped": len(done), "generated": 0, "completion_tokens": 0,
-             "prompt_tokens": 0, "length_stops": 0, "warnings": 0, "seconds": 0.0, "redone": 0, "redone_differ": 0}
+             "prompt_tokens": 0, "length_stops": 0, "repetition_stops": 0,
+             "warnings": 0, "seconds": 0.0, "redone": 0, "redone_differ": 0}
     if all((jobs[j].key, s) in done for j, s in pairs):
         return stats
     try:
@@ -273,6 +275,7 @@ def _generate_file(
                         stats["completion_tokens"] += comp.completion_tokens
                         stats["prompt_tokens"] += comp.prompt_tokens
                         stats["length_stops"] += comp.finish_reason == "length"
+                        stats["repetition_stops"] += comp.finish_reason == "repetition"
                         elapsed = time.perf_counter() - start
                         progress.update(bar, advance=1,
                                         note=f"{stats['completion_tokens'] / max(elapsed, 1e-9):.0f} tok/s")

@@ -28,6 +28,7 @@ from wizardcoder.engines.render import adds_special_tokens, fit_context, render_
 from wizardcoder.engines.resolve import ModelRef
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.prompting.fences import cut_after_code
+from wizardcoder.prompting.repetition import RepetitionGuard
 from wizardcoder.prompting.stops import StopScanner
 
 try:  # llama.cpp logs every load detail to stderr unless told otherwise
@@ -58,6 +59,7 @@ class _Seq:
     rng: np.random.Generator | None
     warnings: list[str]
     code_stop: bool = False
+    guard: RepetitionGuard | None = None
     slot: int = -1
     fed: int = 0  # prompt tokens already decoded
     pos: int = 0
@@ -157,7 +159,8 @@ class LlamaCppEngine(Engine):
             max_tokens, warnings = fit_context(len(tokens), params.max_tokens, self.n_ctx, i)
             seed = req.seed if req.seed is not None else params.seed
             rng = None if params.greedy else np.random.default_rng(seed)
-            seqs.append(_Seq(i, tokens, max_tokens, StopScanner(params.stop), rng, warnings, params.stop_after_code))
+            seqs.append(_Seq(i, tokens, max_tokens, StopScanner(params.stop), rng, warnings, params.stop_after_code,
+                             RepetitionGuard() if params.repetition_stop else None))
         return seqs
 
     def _sample(self, logits: np.ndarray, seq: _Seq, params: SamplingParams) -> int:
@@ -232,20 +235,25 @@ class LlamaCppEngine(Engine):
 
     def _advance(self, seq: _Seq, token: int) -> tuple[str, Completion | None]:
         """Take one sampled token; the text it releases and the completion if it ended."""
+        reason: str | None = None
         if lc.llama_vocab_is_eog(self._vocab, token):
-            return self._finish(seq, seq.decoder.decode(b"", final=True) + seq.scanner.flush(), "stop")
-        seq.generated += 1
-        piece = seq.scanner.feed(seq.decoder.decode(self._piece(token)))
-        if seq.scanner.stopped:
-            return self._finish(seq, piece, "stop")
-        if seq.code_stop and "`" in piece:
-            before = "".join(seq.text)
-            cut = cut_after_code(before, piece)
-            if cut is not None:
-                seq.text = [before]
-                return self._finish(seq, cut, "stop")
-        if seq.generated >= seq.max_tokens:
-            return self._finish(seq, piece + seq.decoder.decode(b"", final=True) + seq.scanner.flush(), "length")
+            piece, reason = seq.decoder.decode(b"", final=True) + seq.scanner.flush(), "stop"
+        else:
+            seq.generated += 1
+            piece = seq.scanner.feed(seq.decoder.decode(self._piece(token)))
+            if seq.scanner.stopped:
+                reason = "stop"
+            elif seq.code_stop and "`" in piece and (cut := cut_after_code("".join(seq.text), piece)) is not None:
+                seq.text = ["".join(seq.text)]
+                piece, reason = cut, "stop"
+            elif seq.generated >= seq.max_tokens:
+                piece, reason = piece + seq.decoder.decode(b"", final=True) + seq.scanner.flush(), "length"
+        # Every released character passes the repetition check, the last piece too: the answer ends
+        # where repetition_cut of the whole text says (the invariant of prompting.repetition).
+        if seq.guard is not None and (keep := seq.guard.feed(piece)) is not None:
+            piece, reason = piece[:keep], "repetition"
+        if reason is not None:
+            return self._finish(seq, piece, reason)
         seq.next_token = token
         seq.text.append(piece)
         return piece, None

@@ -17,10 +17,11 @@ from typing import Any
 
 import openai
 
-from wizardcoder.engines.base import Completion, Engine, Request, SamplingParams
+from wizardcoder.engines.base import Completion, Engine, Request, SamplingParams, cut_looping
 from wizardcoder.engines.render import render_messages
 from wizardcoder.engines.resolve import ModelRef
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.prompting.repetition import RepetitionGuard
 from wizardcoder.prompting.stops import StopScanner, trim_at_stop
 
 MAX_STOPS = 4  # the OpenAI API's limit; longer lists are trimmed here instead
@@ -91,6 +92,7 @@ class OpenAIEngine(Engine):
         create, args = self._args(request, params, stream=True)
         chunks = self._guard(create, args)
         scanner = StopScanner(params.stop)
+        guard = RepetitionGuard() if params.repetition_stop else None
         try:
             for chunk in chunks:
                 if not chunk.choices:
@@ -98,6 +100,10 @@ class OpenAIEngine(Engine):
                 choice = chunk.choices[0]
                 piece = (choice.delta.content or "") if hasattr(choice, "delta") else (choice.text or "")
                 out = scanner.feed(piece)
+                if guard is not None and (keep := guard.feed(out)) is not None:
+                    if out[:keep]:
+                        yield out[:keep]
+                    return  # closing the stream aborts the request
                 if out:
                     yield out
                 if scanner.stopped:
@@ -133,5 +139,5 @@ def to_completion(resp: Any, params: SamplingParams) -> Completion:
     text = (choice.message.content or "") if hasattr(choice, "message") else (choice.text or "")
     text, cut = trim_at_stop(text, params.stop)
     usage = resp.usage
-    return Completion(text, "length" if choice.finish_reason == "length" and not cut else "stop",
-                      usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
+    text, reason = cut_looping(text, "length" if choice.finish_reason == "length" and not cut else "stop", params)
+    return Completion(text, reason, usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)

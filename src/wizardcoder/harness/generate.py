@@ -93,7 +93,9 @@ def generate_samples(
     if stats["generated"]:
         rate = stats["completion_tokens"] / max(stats["seconds"], 1e-9)
         console.print(f"generated {stats['generated']} samples in {stats['seconds']:.1f} s ({rate:.0f} tokens/s); "
-                      f"{stats['length_stops']} hit --max-tokens", highlight=False)
+                      f"{stats['length_stops']} hit --max-tokens"
+                      + (f", {stats['repetition_stops']} ended looping" if params.repetition_stop else ""),
+                      highlight=False)
     return samples, ref.label, out
 
 
