@@ -4,6 +4,7 @@ on the real default model in llama.cpp, and new settings that leave earlier runs
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from pathlib import Path
 
@@ -105,3 +106,15 @@ def test_the_default_model_loops_and_llamacpp_ends_it_where_the_text_says() -> N
     assert cut.finish_reason == "repetition" and full.finish_reason == "length"
     assert cut.text == full.text[:end] == streamed
     assert cut.completion_tokens < full.completion_tokens
+
+
+def test_the_summary_counts_how_answers_ended(tmp_path: Path) -> None:
+    from wizardcoder import evaluate
+
+    rows = [{"task_id": "HumanEval/0", "response": "```python\ndef f(:\n```", "finish_reason": "repetition"},
+            {"task_id": "HumanEval/1", "response": "no code", "finish_reason": "length"},
+            {"task_id": "HumanEval/2", "response": "no code", "finish_reason": "repetition"}]
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = evaluate("humaneval", samples=samples, output=str(tmp_path / "eval"), partial=True)
+    assert summary.data["finish_reasons"] == {"repetition": 2, "length": 1}
