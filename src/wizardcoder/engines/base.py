@@ -70,6 +70,7 @@ class Engine(ABC):
     # depends on which requests share its batch; None where the batching is not ours (a server's,
     # vLLM's scheduler). Reproducible batch runs (engines.batch) cut their requests into chunks of it.
     batch_width: int | None = None
+    setup: str = ""  # how the engine placed itself (threads, batch), printed when a job starts
 
     @classmethod
     @abstractmethod

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import os
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ import llama_cpp as lc
 import numpy as np
 
 from wizardcoder.engines.base import Completion, Engine, Request, SamplingParams
+from wizardcoder.engines.cpus import cpu_budget
 from wizardcoder.engines.render import adds_special_tokens, fit_context, render_messages
 from wizardcoder.engines.resolve import ModelRef
 from wizardcoder.errors import WizardCoderError
@@ -112,7 +112,15 @@ class LlamaCppEngine(Engine):
     @classmethod
     def load(cls, ref: ModelRef, n_ctx: int | None = None, parallel: int = 8, threads: int | None = None,
              n_batch: int = 512, n_gpu_layers: int = 0, **_: Any) -> LlamaCppEngine:
-        return cls(ref, n_ctx, parallel, threads or os.cpu_count() or 1, n_batch, n_gpu_layers)
+        """``threads``: default one per physical core this process may use (affinity, cgroup quota)."""
+        if threads:
+            n_threads, why = threads, f"{threads} thread{'s' if threads != 1 else ''} (--threads)"
+        else:
+            budget = cpu_budget()
+            n_threads, why = budget.threads, budget.describe()
+        engine = cls(ref, n_ctx, parallel, n_threads, n_batch, n_gpu_layers)
+        engine.setup = f"{why}, {engine.parallel} sequences in parallel, batches of {engine.n_batch} tokens"
+        return engine
 
     def close(self) -> None:
         if getattr(self, "_ctx", None):
