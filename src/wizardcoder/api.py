@@ -133,6 +133,7 @@ class GenerateStats:
     redone: int = 0  # kept rows regenerated with their batch (reproducible resume), not written again
     redone_differ: int = 0
     repetition_stops: int = 0  # answers ended by the repetition check (EngineSpec.repetition_stop)
+    prompt_tokens_computed: int | None = None  # what the engine decoded of the prompts (shared once), if it counts
 
     @property
     def tokens_per_s(self) -> float:

@@ -71,6 +71,8 @@ class Engine(ABC):
     # vLLM's scheduler). Reproducible batch runs (engines.batch) cut their requests into chunks of it.
     batch_width: int | None = None
     setup: str = ""  # how the engine placed itself (threads, batch), printed when a job starts
+    share_prompts: bool = False  # n samples of one prompt decode it once (llama.cpp)
+    prompt_computed: int | None = None  # prompt tokens decoded so far, where the engine counts them
 
     @classmethod
     @abstractmethod

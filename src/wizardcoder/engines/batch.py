@@ -110,16 +110,22 @@ def _seed(params: SamplingParams, job_index: int, sample: int) -> int | None:
     return ((params.seed or 0) + 1_000_003 * sample + job_index) % (1 << 31)
 
 
-def _schedule(engine: Engine, reproducible: bool, old: dict[str, int] | None) -> dict[str, int] | None:
+def _schedule(engine: Engine, reproducible: bool, old: dict[str, int] | None, n_samples: int = 1
+              ) -> dict[str, int] | None:
     """The chunking of a reproducible run on ``engine`` (None: one call with everything left).
 
-    A resumed run keeps the chunk size its first part used when the batch width is the same.
+    A resumed run keeps the chunk size its first part used when the batch width is the same. With
+    n samples per prompt on an engine that decodes a prompt once for all its samples
+    (``share_prompts``), a chunk holds whole prompts' samples (n x max(1, width // n)), so that no
+    prompt is decoded in two calls.
     """
     width = engine.batch_width if reproducible else None
     if not width:
         return None
     if isinstance(old, dict) and old.get("batch_width") == width and isinstance(old.get("chunk"), int):
         return {"chunk": old["chunk"], "batch_width": width}
+    if n_samples > 1 and engine.share_prompts:
+        return {"chunk": n_samples * max(1, CHUNK_PER_BATCH * width // n_samples), "batch_width": width}
     return {"chunk": CHUNK_PER_BATCH * width, "batch_width": width}
 
 
@@ -233,7 +239,8 @@ def _generate_file(
         console.print(f"{escape(engine.name)}: {escape(engine.setup)}", highlight=False)
     start = time.perf_counter()
     with engine:
-        schedule = _schedule(engine, reproducible, old_schedule)
+        schedule = _schedule(engine, reproducible, old_schedule, n_samples)
+        computed = engine.prompt_computed
         if reproducible and done and old_schedule is None and schedule is not None:
             console.print(f"[yellow]warning:[/yellow] {escape(str(output))} was started without reproducible batches: it is "
                           "finished the same way, so its answers may differ from an uninterrupted run's",
@@ -290,6 +297,8 @@ def _generate_file(
                                        "rerun with --resume to finish") from None
             finally:
                 stats["seconds"] = round(time.perf_counter() - start, 3)
+                if computed is not None and engine.prompt_computed is not None:  # shared prompts once; redone rows too
+                    stats["prompt_tokens_computed"] = engine.prompt_computed - computed
     if stats["redone"]:
         console.print(f"regenerated {stats['redone']} answers kept from before with their batch (not written again)"
                       + (f"; [yellow]{stats['redone_differ']} differ from the kept ones[/yellow]: this engine or "

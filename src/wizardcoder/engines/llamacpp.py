@@ -102,6 +102,9 @@ class LlamaCppEngine(Engine):
             lc.llama_model_free(self._model)
             raise WizardCoderError(f"{path}: llama.cpp could not create a context of {cparams.n_ctx} tokens")
         self._mem = lc.llama_get_memory(self._ctx)
+        # n samples of one prompt decode it once (see _share); prompt tokens decoded, all calls together
+        self.share_prompts = True
+        self.prompt_computed: int = 0
         self._batch = lc.llama_batch_init(self.n_batch, 0, 1)
         self._lock = threading.Lock()
         tpl = lc.llama_model_chat_template(self._model, None)
@@ -205,9 +208,13 @@ class LlamaCppEngine(Engine):
                             n = self._put(batch, n, seq.next_token, seq.pos, seq.slot, True)
                             seq.pos += 1
                             outputs.append((seq, n - 1))
+                    ready = {id(s): s.fed for s in active}  # prompt tokens whose KV exists now
                     for seq in active:  # then prompt chunks while there is room
                         if seq.next_token is None and n < self.n_batch:
+                            if seq.fed == 0 and self.share_prompts and not self._share(seq, active, ready):
+                                continue  # an earlier sequence is decoding the same prompt: wait for it
                             take = min(len(seq.tokens) - seq.fed, self.n_batch - n)
+                            self.prompt_computed += take
                             for k in range(take):
                                 last = seq.fed + k == len(seq.tokens) - 1
                                 n = self._put(batch, n, seq.tokens[seq.fed + k], seq.pos, seq.slot, last)
@@ -225,12 +232,44 @@ class LlamaCppEngine(Engine):
                         piece, done = self._advance(seq, token)
                         if done is not None:
                             active.remove(seq)
-                            lc.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
-                            free.append(seq.slot)
+                            if (heir := self._heir(seq, queue)) is not None:
+                                queue.remove(heir)
+                                active.append(heir)
+                            else:
+                                lc.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
+                                free.append(seq.slot)
                         if piece or done is not None:
                             yield seq, piece, done
             finally:
                 lc.llama_memory_clear(self._mem, True)
+
+    def _share(self, seq: _Seq, active: list[_Seq], ready: dict[int, int]) -> bool:
+        """Start ``seq`` from the KV of an earlier sequence with the same prompt (n samples of one
+        prompt): all its prompt but the last token is copied, so the prompt is decoded once and each
+        sample computes one token of it. False while that sequence has not decoded it yet."""
+        last = len(seq.tokens) - 1
+        leader = next((s for s in active if s.tokens == seq.tokens), seq)
+        if leader is seq or last < 1:
+            return True  # the first of its prompt (or a one-token prompt): decoded in full
+        if ready.get(id(leader), 0) < last:
+            return False
+        lc.llama_memory_seq_cp(self._mem, leader.slot, seq.slot, -1, -1)  # another stream: the whole buffer
+        if not lc.llama_memory_seq_rm(self._mem, seq.slot, last, -1):
+            lc.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
+            return True  # this cache cannot drop a tail: decode the prompt in full
+        seq.fed = seq.pos = last
+        return True
+
+    def _heir(self, seq: _Seq, queue: deque[_Seq]) -> _Seq | None:
+        """A waiting sequence with the finished ``seq``'s prompt takes over its slot and the prompt's KV
+        in it (all but the last token, as in ``_share``), so the last samples of a prompt need no
+        donor still running."""
+        last = len(seq.tokens) - 1
+        heir = next((q for q in queue if q.tokens == seq.tokens), None) if self.share_prompts and last >= 1 else None
+        if heir is None or not lc.llama_memory_seq_rm(self._mem, seq.slot, last, -1):
+            return None
+        heir.slot, heir.fed, heir.pos = seq.slot, last, last
+        return heir
 
     @staticmethod
     def _put(batch: Any, n: int, token: int, pos: int, seq_id: int, logits: bool) -> int:
