@@ -86,6 +86,30 @@ def test_sampling_is_seeded(engine) -> None:
     assert a[0] == a[1] and a[0] != a[2]
 
 
+def test_samples_of_one_prompt_decode_it_once(engine) -> None:
+    """6 samples of one prompt on 4 slots: the prompt is decoded once, each other sample computes its
+    last token only (the first three from the running leader's KV, the last two from the slots of
+    finished samples); seeded answers stay reproducible, and greedy ones equal unshared decoding's."""
+    req = make_request(QUESTION, "chat")
+    n = len(engine.prompt_tokens(req))
+    reqs = [Request(messages=req.messages, seed=s) for s in range(6)]
+    sampled = SamplingParams(max_tokens=24, temperature=0.8, top_p=0.95)
+    before = engine.prompt_computed
+    first = dict(engine.generate(reqs, sampled))
+    assert engine.prompt_computed - before == n + 5
+    assert dict(engine.generate(reqs, sampled)) == first and len({c.text for c in first.values()}) > 1
+    greedy = SamplingParams(max_tokens=24)
+    shared = dict(engine.generate(reqs, greedy))
+    engine.share_prompts = False
+    try:
+        before = engine.prompt_computed
+        alone = dict(engine.generate(reqs, greedy))
+        assert engine.prompt_computed - before == 6 * n
+    finally:
+        engine.share_prompts = True
+    assert {i: c.text for i, c in shared.items()} == {i: c.text for i, c in alone.items()}
+
+
 def test_context_overflow(engine) -> None:
     req = make_request(QUESTION, "chat")
     n = len(engine.prompt_tokens(req))

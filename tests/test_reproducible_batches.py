@@ -233,3 +233,25 @@ def test_sigkill_then_resume_gives_the_uninterrupted_answers(tmp_path: Path) -> 
     if cut := kept % (CHUNK_PER_BATCH * parallel):  # rows of the chunk the kill cut: generated again, not written
         assert f"regenerated {cut} answers" in resumed.stderr and "all equal to the kept ones" in resumed.stderr
     assert _by_key(out) == expected
+
+
+@pytest.mark.parametrize("n_samples, width, chunk", [(5, 3, 5), (2, 8, 8), (3, 8, 6), (10, 8, 10)])
+def test_samples_of_one_prompt_stay_in_one_call_where_the_engine_shares_prompts(
+        tmp_path: Path, n_samples: int, width: int, chunk: int) -> None:
+    class Sharing(BatchSensitive):
+        share_prompts = True
+
+    params = SamplingParams(max_tokens=8, temperature=0.7, seed=5)
+    engine = Sharing(width)
+    _run(engine, tmp_path / "ref.jsonl", params=params, n_samples=n_samples)
+    assert json.loads((tmp_path / "ref.jsonl.run.json").read_text())["reproducible_batches"] == {
+        "chunk": chunk, "batch_width": width}
+    for call in engine.calls:  # whole prompts: each prompt's n samples in one call
+        assert all(call.count(p) == n_samples for p in call), call
+    expected = _by_key(tmp_path / "ref.jsonl")
+    for stop in (1, n_samples + 1):
+        out = tmp_path / f"cut{stop}.jsonl"
+        with pytest.raises(WizardCoderError, match="interrupted"):
+            _run(Sharing(width, stop_after=stop), out, params=params, n_samples=n_samples)
+        _run(Sharing(width), out, params=params, n_samples=n_samples, resume=True)
+        assert _by_key(out) == expected

@@ -14,7 +14,9 @@ import pytest
 
 from wizardcoder.engines import Request, SamplingParams, load_engine, resolve_model
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.prompting.fences import code_block_end
 from wizardcoder.prompting.formats import make_request
+from wizardcoder.prompting.repetition import repetition_cut
 
 pytestmark = pytest.mark.slow
 WC = [sys.executable, "-m", "wizardcoder.cli"]
@@ -88,6 +90,25 @@ def test_stream_and_stops_over_http(remote) -> None:
     assert cut.text == whole.text[: whole.text.index(stop)] and cut.finish_reason == "stop"
     (_, text), = list(remote.generate([Request(prompt="def add(a, b):\n    return")], SamplingParams(max_tokens=8)))
     assert text.text and text.finish_reason in ("stop", "length")
+
+
+def test_the_server_stops_after_the_code_block_and_on_loops_like_llamacpp(remote) -> None:
+    """Streamed and cut on the client: the same text as the full answer cut where the llama.cpp
+    engine cuts it, in fewer tokens."""
+    req = make_request("Write a Python function that reverses a string.", "chat")
+    (_, full), = list(remote.generate([req], SamplingParams(max_tokens=200)))
+    end = code_block_end(full.text)
+    assert end is not None and end < len(full.text), full.text  # prose follows its code
+    (_, early), = list(remote.generate([req], SamplingParams(max_tokens=200, stop_after_code=True)))
+    assert early.text == full.text[:end] and early.finish_reason == "stop"
+    assert 0 < early.completion_tokens < full.completion_tokens
+    looping = Request(prompt="x = x + 1\n" * 20)  # /v1/completions; the model goes on repeating
+    (_, whole), = list(remote.generate([looping], SamplingParams(max_tokens=500)))
+    cut = repetition_cut(whole.text)
+    assert cut is not None, whole.text
+    (_, ended), = list(remote.generate([looping], SamplingParams(max_tokens=500, repetition_stop=True)))
+    assert ended.text == whole.text[:cut] and ended.finish_reason == "repetition"
+    assert ended.completion_tokens < whole.completion_tokens
 
 
 def test_unknown_model_name_and_down_server(server) -> None:

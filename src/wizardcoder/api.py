@@ -132,6 +132,8 @@ class GenerateStats:
     seconds: float
     redone: int = 0  # kept rows regenerated with their batch (reproducible resume), not written again
     redone_differ: int = 0
+    repetition_stops: int = 0  # answers ended by the repetition check (EngineSpec.repetition_stop)
+    prompt_tokens_computed: int | None = None  # what the engine decoded of the prompts (shared once), if it counts
 
     @property
     def tokens_per_s(self) -> float:
@@ -179,7 +181,7 @@ def evolve(seeds: str | Path | None, output: str | Path, teacher: EngineSpec | s
         names = {f.name for f in dataclasses.fields(EvolveConfig)} - {"sampling", "prompt_format"}
         mine = {k: settings.pop(k) for k in list(settings) if k in names}
         sampling = SamplingParams(max_tokens=spec.max_tokens, temperature=temperature, top_p=top_p,
-                                  stop=spec.sampling(spec.resolve()).stop)
+                                  stop=spec.sampling(spec.resolve()).stop, repetition_stop=spec.repetition_stop)
         config = EvolveConfig(sampling=sampling, prompt_format=teacher_format(spec),
                               **{"concurrency": spec.concurrency, **mine})
     names = {f.name for f in dataclasses.fields(EvolveJob)} - {"output", "teacher", "config", "seeds"}

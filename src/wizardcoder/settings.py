@@ -46,12 +46,14 @@ def check_choice(field: str, value: Any, choices: tuple[str, ...]) -> None:
 
 def setting(default: Any = None, *flags: str, help: str = "", ge: float | None = None, gt: float | None = None,
             le: float | None = None, panel: str | None = None, integer: bool = False,
-            choices: tuple[str, ...] | None = None, cli: bool = True, default_factory: Any = None) -> Any:
+            choices: tuple[str, ...] | None = None, cli: bool = True, default_factory: Any = None,
+            since: str | None = None) -> Any:
     """A settings field that carries its default, its help, its bounds and its flags: the one place the
     CLI (``wizardcoder.cli._options``), YAML files and API calls take them from. ``choices`` lists the
-    accepted strings (the flag shows them); ``cli=False`` keeps a field YAML/API-only (a mapping, say)."""
+    accepted strings (the flag shows them); ``cli=False`` keeps a field YAML/API-only (a mapping, say).
+    ``since``: the version that added the field; :func:`record` leaves it out while it has its default."""
     meta = {"flags": flags, "help": help, "ge": ge, "gt": gt, "le": le, "panel": panel, "integer": integer,
-            "choices": choices, "cli": cli}
+            "choices": choices, "cli": cli, "since": since}
     if default_factory is not None:
         return dataclasses.field(default_factory=default_factory, metadata={"setting": meta})
     return dataclasses.field(default=default, metadata={"setting": meta})
@@ -67,3 +69,15 @@ def check_fields(obj: Any) -> None:
         optional = f.default is None or "None" in str(f.type)  # `float | None`: None means "off" or "unset"
         check_number(f.name, value, ge=meta["ge"], gt=meta["gt"], le=meta["le"], integer=meta["integer"],
                      optional=optional)
+
+
+def record(obj: Any) -> dict[str, Any]:
+    """``dataclasses.asdict(obj)`` as run records and fingerprints store it: a field added after a run
+    was recorded (``setting(since=...)``) appears only when set otherwise than its default, so adding
+    a setting neither changes existing fingerprints nor refuses the resume of an earlier run."""
+    out = dataclasses.asdict(obj)
+    for f in dataclasses.fields(obj):
+        meta = f.metadata.get("setting") or {}
+        if meta.get("since") and f.default is not dataclasses.MISSING and out.get(f.name) == f.default:
+            del out[f.name]
+    return out

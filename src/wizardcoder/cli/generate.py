@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +11,9 @@ from wizardcoder.cli._app import app, err_console, fail, interrupted_code
 from wizardcoder.cli._config import configurable, record_config
 from wizardcoder.cli._options import EngineSpec, with_engine_options
 from wizardcoder.errors import WizardCoderError
+
+if TYPE_CHECKING:
+    from wizardcoder.api import GenerateStats
 
 
 @app.command()
@@ -39,5 +42,13 @@ def generate(
         fail(str(exc), interrupted_code(str(exc)))
     record_config(output.with_name(output.name + ".config.yaml"))
     err_console.print(f"{stats.generated} generated ({stats.skipped} kept from before) in {stats.seconds:.1f} s, "
-                      f"{stats.tokens_per_s:.0f} tokens/s, {stats.length_stops} hit --max-tokens -> {output}",
+                      f"{stats.tokens_per_s:.0f} tokens/s, {stats.length_stops} hit --max-tokens"
+                      f"{f', {stats.repetition_stops} ended looping' if stats.repetition_stops else ''}"
+                      f"{_shared(stats) if n_samples > 1 else ''} -> {output}",
                       highlight=False)
+
+
+def _shared(stats: GenerateStats) -> str:
+    if stats.prompt_tokens_computed is None:
+        return ""
+    return f", prompt tokens {stats.prompt_tokens:,} submitted / {stats.prompt_tokens_computed:,} decoded"

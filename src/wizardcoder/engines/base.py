@@ -13,14 +13,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from wizardcoder.prompting.repetition import repetition_cut
 from wizardcoder.prompting.request import Message, Request
 from wizardcoder.settings import check_fields, setting
 
 if TYPE_CHECKING:
     from wizardcoder.engines.resolve import ModelRef
 
-__all__ = ["Completion", "Engine", "FinishReason", "Message", "Request", "SamplingParams"]
-FinishReason = Literal["stop", "length"]
+__all__ = ["Completion", "Engine", "FinishReason", "Message", "Request", "SamplingParams", "cut_looping"]
+FinishReason = Literal["stop", "length", "repetition"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class SamplingParams:
     seed: int | None = setting(None, ge=0, integer=True)
     # End once the first python code block is closed (lossless for the WizardCoder post-processing).
     stop_after_code: bool = False
+    # End an answer once its tail loops (wizardcoder.prompting.repetition), as finish_reason "repetition".
+    repetition_stop: bool = setting(False, since="0.2")
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -50,6 +53,14 @@ class Completion:
     warnings: list[str] = field(default_factory=list)
 
 
+def cut_looping(text: str, reason: FinishReason, params: SamplingParams) -> tuple[str, FinishReason]:
+    """For engines that get whole answers (a server's, vLLM's): the answer the repetition check would
+    have ended, so every engine returns the same text (the tokens are spent already)."""
+    if params.repetition_stop and (end := repetition_cut(text)) is not None:
+        return text[:end], "repetition"
+    return text, reason
+
+
 class Engine(ABC):
     """A loaded model (or a connection to one)."""
 
@@ -59,6 +70,9 @@ class Engine(ABC):
     # depends on which requests share its batch; None where the batching is not ours (a server's,
     # vLLM's scheduler). Reproducible batch runs (engines.batch) cut their requests into chunks of it.
     batch_width: int | None = None
+    setup: str = ""  # how the engine placed itself (threads, batch), printed when a job starts
+    share_prompts: bool = False  # n samples of one prompt decode it once (llama.cpp)
+    prompt_computed: int | None = None  # prompt tokens decoded so far, where the engine counts them
 
     @classmethod
     @abstractmethod

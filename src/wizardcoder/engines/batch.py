@@ -45,6 +45,7 @@ from wizardcoder.errors import PromptTooLong, WizardCoderError, at
 from wizardcoder.jsonl import atomic_write_json, iter_jsonl, read_bytes, read_json, read_jsonl_tolerant
 from wizardcoder.progress import make_progress
 from wizardcoder.prompting.formats import make_request
+from wizardcoder.settings import record
 
 _PROMPT_FIELDS = ("messages", "instruction", "input", "prompt")
 # Reproducible runs: requests per engine call = this x the engine's batch width. 1 measured fastest with
@@ -109,16 +110,22 @@ def _seed(params: SamplingParams, job_index: int, sample: int) -> int | None:
     return ((params.seed or 0) + 1_000_003 * sample + job_index) % (1 << 31)
 
 
-def _schedule(engine: Engine, reproducible: bool, old: dict[str, int] | None) -> dict[str, int] | None:
+def _schedule(engine: Engine, reproducible: bool, old: dict[str, int] | None, n_samples: int = 1
+              ) -> dict[str, int] | None:
     """The chunking of a reproducible run on ``engine`` (None: one call with everything left).
 
-    A resumed run keeps the chunk size its first part used when the batch width is the same.
+    A resumed run keeps the chunk size its first part used when the batch width is the same. With
+    n samples per prompt on an engine that decodes a prompt once for all its samples
+    (``share_prompts``), a chunk holds whole prompts' samples (n x max(1, width // n)), so that no
+    prompt is decoded in two calls.
     """
     width = engine.batch_width if reproducible else None
     if not width:
         return None
     if isinstance(old, dict) and old.get("batch_width") == width and isinstance(old.get("chunk"), int):
         return {"chunk": old["chunk"], "batch_width": width}
+    if n_samples > 1 and engine.share_prompts:
+        return {"chunk": n_samples * max(1, CHUNK_PER_BATCH * width // n_samples), "batch_width": width}
     return {"chunk": CHUNK_PER_BATCH * width, "batch_width": width}
 
 
@@ -196,7 +203,7 @@ def _generate_file(
     if output.is_dir():  # before any other word about it, and before anything is written beside it
         raise WizardCoderError(f"{output}: is a directory; give a file path, not a directory")
     meta_path = output.with_name(output.name + ".run.json")
-    meta = {"params": asdict(params), "n_samples": n_samples,
+    meta = {"params": record(params), "n_samples": n_samples,
             "jobs_md5": hashlib.md5(json.dumps([[j.key, asdict(j.request)] for j in jobs]).encode()).hexdigest(),
             **(job_info or {})}
     meta = json.loads(json.dumps(meta))  # as it reads back (tuples become lists)
@@ -219,7 +226,8 @@ def _generate_file(
     output.parent.mkdir(parents=True, exist_ok=True)
     pairs = [(j, s) for j in range(len(jobs)) for s in range(n_samples)]
     stats = {"total": len(pairs), "skipped": len(done), "generated": 0, "completion_tokens": 0,
-             "prompt_tokens": 0, "length_stops": 0, "warnings": 0, "seconds": 0.0, "redone": 0, "redone_differ": 0}
+             "prompt_tokens": 0, "length_stops": 0, "repetition_stops": 0,
+             "warnings": 0, "seconds": 0.0, "redone": 0, "redone_differ": 0}
     if all((jobs[j].key, s) in done for j, s in pairs):
         return stats
     try:
@@ -227,9 +235,12 @@ def _generate_file(
     except KeyboardInterrupt:
         raise WizardCoderError(f"interrupted while loading the model: {len(done)} of {stats['total']} samples in "
                                f"{output}; rerun with --resume to finish") from None
+    if engine.setup:
+        console.print(f"{escape(engine.name)}: {escape(engine.setup)}", highlight=False)
     start = time.perf_counter()
     with engine:
-        schedule = _schedule(engine, reproducible, old_schedule)
+        schedule = _schedule(engine, reproducible, old_schedule, n_samples)
+        computed = engine.prompt_computed
         if reproducible and done and old_schedule is None and schedule is not None:
             console.print(f"[yellow]warning:[/yellow] {escape(str(output))} was started without reproducible batches: it is "
                           "finished the same way, so its answers may differ from an uninterrupted run's",
@@ -273,6 +284,7 @@ def _generate_file(
                         stats["completion_tokens"] += comp.completion_tokens
                         stats["prompt_tokens"] += comp.prompt_tokens
                         stats["length_stops"] += comp.finish_reason == "length"
+                        stats["repetition_stops"] += comp.finish_reason == "repetition"
                         elapsed = time.perf_counter() - start
                         progress.update(bar, advance=1,
                                         note=f"{stats['completion_tokens'] / max(elapsed, 1e-9):.0f} tok/s")
@@ -285,6 +297,8 @@ def _generate_file(
                                        "rerun with --resume to finish") from None
             finally:
                 stats["seconds"] = round(time.perf_counter() - start, 3)
+                if computed is not None and engine.prompt_computed is not None:  # shared prompts once; redone rows too
+                    stats["prompt_tokens_computed"] = engine.prompt_computed - computed
     if stats["redone"]:
         console.print(f"regenerated {stats['redone']} answers kept from before with their batch (not written again)"
                       + (f"; [yellow]{stats['redone_differ']} differ from the kept ones[/yellow]: this engine or "

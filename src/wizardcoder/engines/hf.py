@@ -28,6 +28,7 @@ from wizardcoder.engines.render import encode, fit_context, request_text, specia
 from wizardcoder.engines.resolve import ModelRef
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.prompting.fences import code_block_end
+from wizardcoder.prompting.repetition import RepetitionGuard, repetition_cut
 from wizardcoder.prompting.stops import StopScanner, trim_at_stop
 
 _DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
@@ -94,6 +95,22 @@ class _CodeDone(StoppingCriteria):
             if "`" in self.tokenizer.decode(ids[-1:]):
                 text = self.tokenizer.decode(ids[self.width:], skip_special_tokens=True)
                 done[row] = code_block_end(text.replace("\r", "")) is not None
+        return cast(torch.BoolTensor, torch.tensor(done, dtype=torch.bool, device=input_ids.device))
+
+
+class _Looping(StoppingCriteria):
+    """Ends a row once its text loops (``SamplingParams.repetition_stop``); read after each token that
+    ends a line and every 64 tokens (the text is cut exactly afterwards, in ``_finish``)."""
+
+    def __init__(self, tokenizer: Any, prompt_width: int) -> None:
+        self.tokenizer, self.width = tokenizer, prompt_width
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+        done = [False] * input_ids.shape[0]
+        for row, ids in enumerate(input_ids.tolist()):
+            n = len(ids) - self.width
+            if n % 64 == 0 or "\n" in self.tokenizer.decode(ids[-1:]):
+                done[row] = repetition_cut(self.tokenizer.decode(ids[self.width:], skip_special_tokens=True)) is not None
         return cast(torch.BoolTensor, torch.tensor(done, dtype=torch.bool, device=input_ids.device))
 
 
@@ -175,6 +192,8 @@ class TransformersEngine(Engine):
         criteria: list[StoppingCriteria] = [_Cancelled(cancel)] if cancel is not None else []
         if params.stop_after_code:
             criteria.append(_CodeDone(self.tokenizer, prompt_width))
+        if params.repetition_stop:
+            criteria.append(_Looping(self.tokenizer, prompt_width))
         if criteria:
             kwargs["stopping_criteria"] = StoppingCriteriaList(criteria)
         return kwargs
@@ -219,7 +238,21 @@ class TransformersEngine(Engine):
         if params.stop_after_code and (cut := code_block_end(text.replace("\r", ""))) is not None:
             text, stopped = text.replace("\r", "")[:cut], True  # the row ran on only while its batch did
         reason: FinishReason = "stop" if stopped or end is not None or count < max_new else "length"
+        if params.repetition_stop and (loop := repetition_cut(text)) is not None:
+            text, reason = text[:loop], "repetition"
+            count = min(count, self._tokens_to_chars(kept, loop))
         return Completion(text, reason, completion_tokens=count)
+
+    def _tokens_to_chars(self, tokens: list[int], chars: int) -> int:
+        """The fewest leading tokens whose text is at least ``chars`` long."""
+        lo, hi = 1, len(tokens)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if len(self._decode(tokens[:mid])) >= chars:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
 
     def _decode(self, tokens: list[int]) -> str:
         return self.tokenizer.decode(tokens, skip_special_tokens=True)
@@ -255,9 +288,15 @@ class TransformersEngine(Engine):
         thread = threading.Thread(target=run, name="wizardcoder-hf-stream", daemon=True)
         thread.start()
         scanner = StopScanner(params.stop)
+        guard = RepetitionGuard() if params.repetition_stop else None
         try:
             for piece in streamer:
-                if text := scanner.feed(piece):
+                text = scanner.feed(piece)
+                if guard is not None and (keep := guard.feed(text)) is not None:
+                    if text[:keep]:
+                        yield text[:keep]
+                    break
+                if text:
                     yield text
                 if scanner.stopped:
                     break

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import os
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -24,10 +23,12 @@ import llama_cpp as lc
 import numpy as np
 
 from wizardcoder.engines.base import Completion, Engine, Request, SamplingParams
+from wizardcoder.engines.cpus import cpu_budget
 from wizardcoder.engines.render import adds_special_tokens, fit_context, render_messages
 from wizardcoder.engines.resolve import ModelRef
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.prompting.fences import cut_after_code
+from wizardcoder.prompting.repetition import RepetitionGuard
 from wizardcoder.prompting.stops import StopScanner
 
 try:  # llama.cpp logs every load detail to stderr unless told otherwise
@@ -58,6 +59,7 @@ class _Seq:
     rng: np.random.Generator | None
     warnings: list[str]
     code_stop: bool = False
+    guard: RepetitionGuard | None = None
     slot: int = -1
     fed: int = 0  # prompt tokens already decoded
     pos: int = 0
@@ -100,6 +102,9 @@ class LlamaCppEngine(Engine):
             lc.llama_model_free(self._model)
             raise WizardCoderError(f"{path}: llama.cpp could not create a context of {cparams.n_ctx} tokens")
         self._mem = lc.llama_get_memory(self._ctx)
+        # n samples of one prompt decode it once (see _share); prompt tokens decoded, all calls together
+        self.share_prompts = True
+        self.prompt_computed: int = 0
         self._batch = lc.llama_batch_init(self.n_batch, 0, 1)
         self._lock = threading.Lock()
         tpl = lc.llama_model_chat_template(self._model, None)
@@ -110,7 +115,15 @@ class LlamaCppEngine(Engine):
     @classmethod
     def load(cls, ref: ModelRef, n_ctx: int | None = None, parallel: int = 8, threads: int | None = None,
              n_batch: int = 512, n_gpu_layers: int = 0, **_: Any) -> LlamaCppEngine:
-        return cls(ref, n_ctx, parallel, threads or os.cpu_count() or 1, n_batch, n_gpu_layers)
+        """``threads``: default one per physical core this process may use (affinity, cgroup quota)."""
+        if threads:
+            n_threads, why = threads, f"{threads} thread{'s' if threads != 1 else ''} (--threads)"
+        else:
+            budget = cpu_budget()
+            n_threads, why = budget.threads, budget.describe()
+        engine = cls(ref, n_ctx, parallel, n_threads, n_batch, n_gpu_layers)
+        engine.setup = f"{why}, {engine.parallel} sequences in parallel, batches of {engine.n_batch} tokens"
+        return engine
 
     def close(self) -> None:
         if getattr(self, "_ctx", None):
@@ -157,7 +170,8 @@ class LlamaCppEngine(Engine):
             max_tokens, warnings = fit_context(len(tokens), params.max_tokens, self.n_ctx, i)
             seed = req.seed if req.seed is not None else params.seed
             rng = None if params.greedy else np.random.default_rng(seed)
-            seqs.append(_Seq(i, tokens, max_tokens, StopScanner(params.stop), rng, warnings, params.stop_after_code))
+            seqs.append(_Seq(i, tokens, max_tokens, StopScanner(params.stop), rng, warnings, params.stop_after_code,
+                             RepetitionGuard() if params.repetition_stop else None))
         return seqs
 
     def _sample(self, logits: np.ndarray, seq: _Seq, params: SamplingParams) -> int:
@@ -194,9 +208,13 @@ class LlamaCppEngine(Engine):
                             n = self._put(batch, n, seq.next_token, seq.pos, seq.slot, True)
                             seq.pos += 1
                             outputs.append((seq, n - 1))
+                    ready = {id(s): s.fed for s in active}  # prompt tokens whose KV exists now
                     for seq in active:  # then prompt chunks while there is room
                         if seq.next_token is None and n < self.n_batch:
+                            if seq.fed == 0 and self.share_prompts and not self._share(seq, active, ready):
+                                continue  # an earlier sequence is decoding the same prompt: wait for it
                             take = min(len(seq.tokens) - seq.fed, self.n_batch - n)
+                            self.prompt_computed += take
                             for k in range(take):
                                 last = seq.fed + k == len(seq.tokens) - 1
                                 n = self._put(batch, n, seq.tokens[seq.fed + k], seq.pos, seq.slot, last)
@@ -214,12 +232,44 @@ class LlamaCppEngine(Engine):
                         piece, done = self._advance(seq, token)
                         if done is not None:
                             active.remove(seq)
-                            lc.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
-                            free.append(seq.slot)
+                            if (heir := self._heir(seq, queue)) is not None:
+                                queue.remove(heir)
+                                active.append(heir)
+                            else:
+                                lc.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
+                                free.append(seq.slot)
                         if piece or done is not None:
                             yield seq, piece, done
             finally:
                 lc.llama_memory_clear(self._mem, True)
+
+    def _share(self, seq: _Seq, active: list[_Seq], ready: dict[int, int]) -> bool:
+        """Start ``seq`` from the KV of an earlier sequence with the same prompt (n samples of one
+        prompt): all its prompt but the last token is copied, so the prompt is decoded once and each
+        sample computes one token of it. False while that sequence has not decoded it yet."""
+        last = len(seq.tokens) - 1
+        leader = next((s for s in active if s.tokens == seq.tokens), seq)
+        if leader is seq or last < 1:
+            return True  # the first of its prompt (or a one-token prompt): decoded in full
+        if ready.get(id(leader), 0) < last:
+            return False
+        lc.llama_memory_seq_cp(self._mem, leader.slot, seq.slot, -1, -1)  # another stream: the whole buffer
+        if not lc.llama_memory_seq_rm(self._mem, seq.slot, last, -1):
+            lc.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
+            return True  # this cache cannot drop a tail: decode the prompt in full
+        seq.fed = seq.pos = last
+        return True
+
+    def _heir(self, seq: _Seq, queue: deque[_Seq]) -> _Seq | None:
+        """A waiting sequence with the finished ``seq``'s prompt takes over its slot and the prompt's KV
+        in it (all but the last token, as in ``_share``), so the last samples of a prompt need no
+        donor still running."""
+        last = len(seq.tokens) - 1
+        heir = next((q for q in queue if q.tokens == seq.tokens), None) if self.share_prompts and last >= 1 else None
+        if heir is None or not lc.llama_memory_seq_rm(self._mem, seq.slot, last, -1):
+            return None
+        heir.slot, heir.fed, heir.pos = seq.slot, last, last
+        return heir
 
     @staticmethod
     def _put(batch: Any, n: int, token: int, pos: int, seq_id: int, logits: bool) -> int:
@@ -232,20 +282,25 @@ class LlamaCppEngine(Engine):
 
     def _advance(self, seq: _Seq, token: int) -> tuple[str, Completion | None]:
         """Take one sampled token; the text it releases and the completion if it ended."""
+        reason: str | None = None
         if lc.llama_vocab_is_eog(self._vocab, token):
-            return self._finish(seq, seq.decoder.decode(b"", final=True) + seq.scanner.flush(), "stop")
-        seq.generated += 1
-        piece = seq.scanner.feed(seq.decoder.decode(self._piece(token)))
-        if seq.scanner.stopped:
-            return self._finish(seq, piece, "stop")
-        if seq.code_stop and "`" in piece:
-            before = "".join(seq.text)
-            cut = cut_after_code(before, piece)
-            if cut is not None:
-                seq.text = [before]
-                return self._finish(seq, cut, "stop")
-        if seq.generated >= seq.max_tokens:
-            return self._finish(seq, piece + seq.decoder.decode(b"", final=True) + seq.scanner.flush(), "length")
+            piece, reason = seq.decoder.decode(b"", final=True) + seq.scanner.flush(), "stop"
+        else:
+            seq.generated += 1
+            piece = seq.scanner.feed(seq.decoder.decode(self._piece(token)))
+            if seq.scanner.stopped:
+                reason = "stop"
+            elif seq.code_stop and "`" in piece and (cut := cut_after_code("".join(seq.text), piece)) is not None:
+                seq.text = ["".join(seq.text)]
+                piece, reason = cut, "stop"
+            elif seq.generated >= seq.max_tokens:
+                piece, reason = piece + seq.decoder.decode(b"", final=True) + seq.scanner.flush(), "length"
+        # Every released character passes the repetition check, the last piece too: the answer ends
+        # where repetition_cut of the whole text says (the invariant of prompting.repetition).
+        if seq.guard is not None and (keep := seq.guard.feed(piece)) is not None:
+            piece, reason = piece[:keep], "repetition"
+        if reason is not None:
+            return self._finish(seq, piece, reason)
         seq.next_token = token
         seq.text.append(piece)
         return piece, None

@@ -17,10 +17,12 @@ from typing import Any
 
 import openai
 
-from wizardcoder.engines.base import Completion, Engine, Request, SamplingParams
+from wizardcoder.engines.base import Completion, Engine, Request, SamplingParams, cut_looping
 from wizardcoder.engines.render import render_messages
 from wizardcoder.engines.resolve import ModelRef
 from wizardcoder.errors import WizardCoderError
+from wizardcoder.prompting.fences import cut_after_code
+from wizardcoder.prompting.repetition import RepetitionGuard
 from wizardcoder.prompting.stops import StopScanner, trim_at_stop
 
 MAX_STOPS = 4  # the OpenAI API's limit; longer lists are trimmed here instead
@@ -51,8 +53,60 @@ class OpenAIEngine(Engine):
         return call_args(self.client, self.model_id, self.ref, request, params, stream)
 
     def _call(self, request: Request, params: SamplingParams) -> Completion:
+        if params.stop_after_code or params.repetition_stop:
+            return self._call_streamed(request, params)
         create, args = self._args(request, params, stream=False)
         return to_completion(self._guard(create, args), params)
+
+    def _call_streamed(self, request: Request, params: SamplingParams) -> Completion:
+        """Streamed, and ended here once the first python block closes or the answer loops: closing the
+        stream drops the connection, which aborts the request (llama.cpp's and vLLM's servers stop
+        decoding), so no server spends tokens on what the evaluation would cut. The text equals the
+        full answer cut where the llama.cpp engine cuts it. Token counts: the server's usage when it
+        sends one, else the streamed chunks (one token each on llama.cpp's and vLLM's servers)."""
+        create, args = self._args(request, params, stream=True)
+        chunks = self._guard(create, args)
+        scanner = StopScanner(params.stop)
+        guard = RepetitionGuard() if params.repetition_stop else None
+        text, n_chunks, reason, usage = "", 0, "stop", None
+        try:
+            for chunk in self._chunks(chunks):
+                usage = getattr(chunk, "usage", None) or usage
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                piece = (choice.delta.content or "") if hasattr(choice, "delta") else (choice.text or "")
+                n_chunks += bool(piece)
+                out, end = scanner.feed(piece), None
+                if scanner.stopped:
+                    end = "stop"
+                elif choice.finish_reason:
+                    out += scanner.flush()
+                    end = "length" if choice.finish_reason == "length" else "stop"
+                if params.stop_after_code and "`" in out and (cut := cut_after_code(text, out)) is not None:
+                    out, end = cut, "stop"
+                if guard is not None and (keep := guard.feed(out)) is not None:
+                    out, end = out[:keep], "repetition"
+                text += out
+                if end is not None:
+                    reason = end
+                    break
+            else:
+                text += scanner.flush()
+        finally:
+            chunks.close()
+        return Completion(text, reason,  # type: ignore[arg-type]
+                          usage.prompt_tokens if usage and reason in ("stop", "length") else 0,
+                          usage.completion_tokens if usage and reason in ("stop", "length") else n_chunks)
+
+    def _chunks(self, chunks: Any) -> Iterator[Any]:
+        """The stream's chunks, with its errors as the one-line errors of ``_guard``."""
+        try:
+            yield from chunks
+        except openai.APIConnectionError as exc:
+            raise WizardCoderError(f"{self.base_url} broke off the stream: {exc.__cause__ or exc}") from None
+        except openai.APIStatusError as exc:
+            raise WizardCoderError(f"{self.base_url} answered {exc.status_code}: {exc.message or exc}") from None
 
     def _guard(self, create: Any, args: dict[str, Any]) -> Any:
         """Turn the client's exceptions into one-line errors that name the server."""
@@ -91,6 +145,7 @@ class OpenAIEngine(Engine):
         create, args = self._args(request, params, stream=True)
         chunks = self._guard(create, args)
         scanner = StopScanner(params.stop)
+        guard = RepetitionGuard() if params.repetition_stop else None
         try:
             for chunk in chunks:
                 if not chunk.choices:
@@ -98,6 +153,10 @@ class OpenAIEngine(Engine):
                 choice = chunk.choices[0]
                 piece = (choice.delta.content or "") if hasattr(choice, "delta") else (choice.text or "")
                 out = scanner.feed(piece)
+                if guard is not None and (keep := guard.feed(out)) is not None:
+                    if out[:keep]:
+                        yield out[:keep]
+                    return  # closing the stream aborts the request
                 if out:
                     yield out
                 if scanner.stopped:
@@ -133,5 +192,5 @@ def to_completion(resp: Any, params: SamplingParams) -> Completion:
     text = (choice.message.content or "") if hasattr(choice, "message") else (choice.text or "")
     text, cut = trim_at_stop(text, params.stop)
     usage = resp.usage
-    return Completion(text, "length" if choice.finish_reason == "length" and not cut else "stop",
-                      usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
+    text, reason = cut_looping(text, "length" if choice.finish_reason == "length" and not cut else "stop", params)
+    return Completion(text, reason, usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)

@@ -52,6 +52,10 @@ class EngineSpec:
     stop: list[str] | None = setting(None, panel=SAMPLING, help="Extra stop string (repeatable); the family's stop "
                                      "token is always used.")
     seed: int | None = setting(None, ge=0, integer=True, panel=SAMPLING, help="Sampling seed.")
+    repetition_stop: bool = setting(
+        False, "--repetition-stop/--no-repetition-stop", panel=SAMPLING, since="0.2",
+        help="End an answer once its tail loops (a block of text repeated, numbers aside): finish_reason "
+             "'repetition'. Replayed on recorded runs it changed no verdict (bench/repetition.py).")
     n_ctx: int | None = setting(None, ge=16, integer=True, panel=PANEL,
                                 help="llama.cpp: context per sequence (default min(model, 4096)).")
     parallel: int = setting(8, ge=1, integer=True, panel=PANEL, help="llama.cpp: sequences decoded together.")
@@ -105,4 +109,5 @@ class EngineSpec:
         if self.temperature > 0 and self.top_p == 0:
             raise WizardCoderError("--top-p 0 keeps no tokens; use --temperature 0 for greedy decoding")
         stops = tuple(dict.fromkeys((*default_stops(ref.card), *(self.stop or []))))
-        return SamplingParams(self.max_tokens, self.temperature, self.top_p, stops, self.seed)
+        return SamplingParams(self.max_tokens, self.temperature, self.top_p, stops, self.seed,
+                              repetition_stop=self.repetition_stop)

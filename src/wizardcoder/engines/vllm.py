@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from wizardcoder.engines.base import Completion, Engine, FinishReason, Request, SamplingParams
+from wizardcoder.engines.base import Completion, Engine, FinishReason, Request, SamplingParams, cut_looping
 from wizardcoder.engines.render import encode, fit_context, request_text, special_stop_ids
 from wizardcoder.engines.resolve import ModelRef
 from wizardcoder.errors import WizardCoderError
@@ -88,6 +88,7 @@ class VLLMEngine(Engine):
             first = out.outputs[0]
             text, cut = trim_at_stop(first.text, params.stop)
             reason: FinishReason = "length" if first.finish_reason == "length" and not cut else "stop"
+            text, reason = cut_looping(text, reason, params)
             yield i, Completion(text, reason, len(prepared[i][0]), len(first.token_ids), list(prepared[i][2]))
 
     def stream(self, request: Request, params: SamplingParams) -> Iterator[str]:

@@ -106,6 +106,8 @@ def check_answer(answer: str, finish_reason: str, cfg: FilterConfig) -> Verdict:
     if cfg.on("length"):
         if finish_reason == "length":
             return "truncated", "answer cut at the token limit"
+        if finish_reason == "repetition":
+            return "truncated", "answer looped (ended by the repetition check)"
         if len(answer) > cfg.max_answer_chars:
             return "length", f"answer has {len(answer)} characters (> {cfg.max_answer_chars})"
     if cfg.on("trivial_answer"):

@@ -156,8 +156,9 @@ class Evolver:
             return failed(out, "evolve")
         spend(comp)
         row.instruction = clean_evolved(comp.text)
-        if comp.finish_reason == "length" and filters.on("length"):
-            row.reason, row.detail = "truncated", "evolved task cut at the token limit"
+        if comp.finish_reason in ("length", "repetition") and filters.on("length"):
+            row.reason, row.detail = "truncated", ("evolved task looped" if comp.finish_reason == "repetition"
+                                                   else "evolved task cut at the token limit")
             return row
         verdict = check_instruction(row.instruction, task, filters)
         if verdict:

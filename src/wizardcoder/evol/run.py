@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -25,6 +25,7 @@ from wizardcoder.evol.state import STATE_FILE, Row, Store, open_store, seed_id
 from wizardcoder.evol.teacher import Backend, EngineBackend, OpenAIBackend, TeacherClient
 from wizardcoder.jsonl import atomic_write_json
 from wizardcoder.progress import make_progress
+from wizardcoder.settings import record
 
 RUN_FILE = "run.json"
 # Settings a resumed run must share with the run it continues (rounds may grow).
@@ -45,7 +46,7 @@ def _fingerprint(job: EvolveJob, teacher_name: str) -> dict[str, Any]:
     cfg = job.config
     return json.loads(json.dumps({
         "teacher": teacher_name, "prompt_format": cfg.prompt_format, "methods": [list(m) for m in cfg.methods],
-        "seed": cfg.seed, "sampling": asdict(cfg.sampling), "rules": sorted(cfg.filters.rules),
+        "seed": cfg.seed, "sampling": record(cfg.sampling), "rules": sorted(cfg.filters.rules),
         "rounds": cfg.rounds}))  # as stored: tuples become lists
 
 

@@ -220,6 +220,8 @@ def _evaluate(cfg: EvalConfig, console: Console, show_progress: bool, dataset: D
     io = dataset.spec.kind == "io"
     family = cfg.benchmark.rstrip("+")
     extra: dict[str, Any] = {}
+    if finishes := Counter(s.finish_reason for s in samples if s.finish_reason):
+        extra["finish_reasons"] = dict(finishes)  # how the answers ended: length, repetition, stop
 
     with Sandbox(cfg.limits) as sandbox, make_progress(console, show_progress) as progress, _abort_on_sigint(sandbox):
         extra["sandbox"] = {"isolation": cfg.limits.isolation, **sandbox.ensure_started()}

@@ -93,7 +93,11 @@ def generate_samples(
     if stats["generated"]:
         rate = stats["completion_tokens"] / max(stats["seconds"], 1e-9)
         console.print(f"generated {stats['generated']} samples in {stats['seconds']:.1f} s ({rate:.0f} tokens/s); "
-                      f"{stats['length_stops']} hit --max-tokens", highlight=False)
+                      f"{stats['length_stops']} hit --max-tokens"
+                      + (f", {stats['repetition_stops']} ended looping" if params.repetition_stop else "")
+                      + (f"; prompt tokens: {stats['prompt_tokens']:,} submitted, {stats['prompt_tokens_computed']:,} "
+                         "decoded" if stats.get("prompt_tokens_computed") is not None and n_samples > 1 else ""),
+                      highlight=False)
     return samples, ref.label, out
 
 

@@ -29,6 +29,7 @@ class Sample:
     program: str
     source: str  # "solution" | "completion" | "response"
     line: int | None = None
+    finish_reason: str | None = None  # a generated row's (stop, length, repetition), counted in the summary
 
 
 def normalize_task_id(raw: object, benchmark: str) -> str | None:
@@ -128,7 +129,9 @@ def load_samples(path: Path, dataset: Dataset, postprocess: str = "wizardcoder")
             explicit[(task_id, index)] = lineno
         counters[task_id] = max(counters[task_id], index + 1)
         code = extract_code(text, postprocess, family, task.entry_point) if kind == "response" else None
-        samples.append(Sample(task_id, index, build_program(task.code_prefix, kind, text, code), kind, lineno))
+        finish = row.get("finish_reason")
+        samples.append(Sample(task_id, index, build_program(task.code_prefix, kind, text, code), kind, lineno,
+                              finish if isinstance(finish, str) else None))
     if not samples:
         raise WizardCoderError(f"{path}: no samples")
     return samples, hashlib.md5(data).hexdigest()

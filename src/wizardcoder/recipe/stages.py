@@ -34,6 +34,7 @@ from typing import Any
 
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.recipe.spec import Arm, Recipe
+from wizardcoder.settings import record
 
 STAGES_DIR = "stages"
 STAGE_FILE = "stage.json"
@@ -127,7 +128,7 @@ class Stage:
 
 
 def _teacher(recipe: Recipe) -> dict[str, Any]:
-    return plain(dataclasses.asdict(recipe.teacher))
+    return plain(record(recipe.teacher))
 
 
 def _evolve_settings(recipe: Recipe) -> dict[str, Any]:
