@@ -253,12 +253,12 @@ def test_repetition_stop_ends_a_looping_row_where_the_text_says(engine):
     from wizardcoder.prompting.repetition import repetition_cut
 
     looping = Request(prompt="x = x + 1\n" * 20)  # the model goes on repeating the line
-    full = dict(engine.generate([looping], SamplingParams(max_tokens=140)))[0]
+    full = dict(engine.generate([looping], SamplingParams(max_tokens=240)))[0]  # > 320 characters
     end = repetition_cut(full.text)
     assert end is not None, full.text
-    cut = dict(engine.generate([looping, CODE], SamplingParams(max_tokens=140, repetition_stop=True)))
+    cut = dict(engine.generate([looping, CODE], SamplingParams(max_tokens=240, repetition_stop=True)))
     assert cut[0].text == full.text[:end] and cut[0].finish_reason == "repetition"
     assert cut[0].completion_tokens < full.completion_tokens
     assert cut[1].text.strip()  # the other row of the batch, untouched
-    streamed = "".join(engine.stream(looping, SamplingParams(max_tokens=140, repetition_stop=True)))
+    streamed = "".join(engine.stream(looping, SamplingParams(max_tokens=240, repetition_stop=True)))
     assert streamed == full.text[:end]

@@ -235,8 +235,8 @@ def _generate_file(
     except KeyboardInterrupt:
         raise WizardCoderError(f"interrupted while loading the model: {len(done)} of {stats['total']} samples in "
                                f"{output}; rerun with --resume to finish") from None
-    if engine.setup:
-        console.print(f"{escape(engine.name)}: {escape(engine.setup)}", highlight=False)
+    if engine.setup and show_progress:  # -q: only the result line (or the error)
+        console.print(f"{escape(engine.name)}: {escape(engine.setup)}", highlight=False, soft_wrap=True)
     start = time.perf_counter()
     with engine:
         schedule = _schedule(engine, reproducible, old_schedule, n_samples)
