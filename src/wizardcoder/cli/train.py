@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +18,9 @@ from wizardcoder.cli._options import with_options
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.jsonl import atomic_write_text
 from wizardcoder.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from wizardcoder.training.run import TrainResult
 
 
 def _recipe_yaml(cfg: TrainConfig) -> str:
@@ -60,8 +63,21 @@ def train(
         last = last_checkpoint(Path(out) / "checkpoints") if out else None
         where = f"the last checkpoint is {last.name}" if last else "no checkpoint yet"
         fail(f"interrupted ({where}): rerun with --resume to continue", 130)
-    if int(os.environ.get("RANK", "0")) != 0:
-        return
+    if int(os.environ.get("RANK", "0")) == 0:
+        _report(result, cfg)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        _exit_now()
+
+
+def _exit_now() -> None:
+    """End a distributed rank without interpreter teardown, where gloo's threads can hang or abort it
+    (pytorch#75097); every output is written and every rank has passed the final barrier by now."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _report(result: TrainResult, cfg: TrainConfig) -> None:
     atomic_write_text(result.output_dir / "config.yaml", _recipe_yaml(cfg))
     loss = f"{result.train_loss:.4f}" if result.train_loss is not None else "-"
     eval_loss = f", eval loss {result.eval_loss:.4f}" if result.eval_loss is not None else ""

@@ -256,13 +256,20 @@ def run_train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, c
         return _run_train(cfg, resume, overwrite, console, out, world, is_main, (rows, eval_rows, skipped))
 
 
-def _leave_process_group() -> None:
-    """Wait for rank 0's writes, then close the group: a rank that exits with gloo's threads alive aborts (SIGABRT)."""
+def _leave_process_group(timeout_s: float = 60.0) -> None:
+    """Wait for rank 0's writes, then close the group: a rank that exits with gloo's threads alive aborts
+    (SIGABRT). The close may hang now and then (pytorch#75097; seen once in CI after every write was
+    done): it runs in a daemon thread given ``timeout_s``, and the CLI ends a distributed run with
+    ``os._exit`` after flushing, so no rank waits on it forever."""
+    import threading
+
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
-        dist.destroy_process_group()
+        closer = threading.Thread(target=dist.destroy_process_group, name="wizardcoder-pg-close", daemon=True)
+        closer.start()
+        closer.join(timeout_s)
 
 
 def _run_train(cfg: TrainConfig, resume: bool, overwrite: bool, console: Console, out: Path, world: int,
