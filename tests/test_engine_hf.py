@@ -102,6 +102,7 @@ def test_vllm_engine_glue_with_a_stand_in_vllm(monkeypatch):
     ref = resolve_model("WizardCoder-Python-7B-V1.0")  # a hub id; its card renders chats (with BOS)
     engine = load_engine(ref, "vllm", tensor_parallel_size=2, unknown_option=1)
     assert calls[0]["model"] == ref.location and calls[0]["tensor_parallel_size"] == 2
+    assert calls[0]["enable_prefix_caching"] is True  # n samples of a prompt share its KV blocks
     params = SamplingParams(max_tokens=30, temperature=0.5, stop=("END",), seed=11)
     chat = Request(messages=({"role": "user", "content": "def f ( ) :"},), seed=3)
     results = dict(engine.generate([chat, Request(prompt="def f ( ) :")], params))
@@ -116,7 +117,86 @@ def test_vllm_engine_glue_with_a_stand_in_vllm(monkeypatch):
     assert sampling[1]["max_tokens"] == 30 and not results[1].warnings
     assert (results[0].text, results[0].finish_reason, results[0].completion_tokens) == ("return 1\n", "stop", 3)
     assert (results[1].finish_reason, results[1].prompt_tokens) == ("length", 5)
-    assert list(engine.stream(Request(prompt="def"), params)) == ["return 1\n"]
+    engine.llm.llm_engine = StepEngine(lambda prompt: ["return", " 1", "\n", "END", " more"])
+    assert list(engine.stream(Request(prompt="def"), params)) == ["return", " 1", "\n"]
+    assert engine.llm.llm_engine.aborted == []
+
+
+class StepEngine:
+    """vLLM's engine loop as a stand-in (``add_request`` / ``step`` / ``abort_request``): one scripted
+    token per request and step, cumulative text, vLLM's own stop strings and token limit."""
+
+    def __init__(self, script_for) -> None:
+        self.script_for, self.live, self.decoded, self.aborted = script_for, {}, {}, []
+
+    def add_request(self, rid, prompt, params):
+        self.live[rid] = (self.script_for(prompt), params, [])
+        self.decoded[rid] = 0
+
+    def step(self):
+        import types
+
+        outs = []
+        for rid, (script, params, done) in list(self.live.items()):
+            done.append(script[len(done)])
+            self.decoded[rid] += 1
+            text = "".join(done)
+            stop = next((s for s in params["stop"] or () if s in text), None)
+            finished = stop is not None or len(done) == len(script) or len(done) >= params["max_tokens"]
+            reason = "stop" if stop is not None or len(done) == len(script) else "length"
+            text = text[:text.index(stop)] if stop else text
+            outs.append(types.SimpleNamespace(request_id=rid, finished=finished, outputs=[types.SimpleNamespace(
+                text=text, token_ids=list(range(len(done))), finish_reason=reason if finished else None)]))
+            if finished:
+                del self.live[rid]
+        return outs
+
+    def abort_request(self, rids):
+        self.aborted.extend(rids)
+        for rid in rids:
+            self.live.pop(rid, None)
+
+
+def test_vllm_engine_ends_answers_while_decoding_with_the_text_of_a_full_answer_cut(monkeypatch):
+    """With stop-after-code / repetition stop, requests go through vLLM's engine loop and are aborted
+    the step their text closes the first python block or loops: the text is the whole answer cut
+    where every other engine cuts it, and no later token is decoded."""
+    import sys
+    import types
+
+    from wizardcoder.engines.base import cut_looping
+    from wizardcoder.prompting.fences import code_block_end
+
+    class LLM:
+        def __init__(self, **kwargs):
+            self.llm_engine = None
+
+        def get_tokenizer(self):
+            return types.SimpleNamespace()
+
+        def generate(self, *args, **kwargs):
+            raise AssertionError("an early end needs the engine loop, not LLM.generate")
+
+    fake = types.ModuleType("vllm")
+    fake.LLM, fake.SamplingParams = LLM, lambda **kw: kw
+    monkeypatch.setitem(sys.modules, "vllm", fake)
+    engine = load_engine(resolve_model("WizardCoder-Python-7B-V1.0"), "vllm")
+    monkeypatch.setattr(engine, "_prompt", lambda req, i, params: ([i], params.max_tokens, []))
+    code = ["Here:\n", "```", "python\n", "def f():\n", "    return 1\n", "``", "`\n", "That is all.", " More."]
+    loop = ["x = 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10 + 11 + 12\n"] * 40
+    plain = ["just ", "text"]
+    scripts = [code, loop, plain]
+    engine.llm.llm_engine = steps = StepEngine(lambda prompt: scripts[prompt["prompt_token_ids"][0]])
+    params = SamplingParams(max_tokens=64, stop_after_code=True, repetition_stop=True)
+    got = dict(engine.generate([Request(prompt="a"), Request(prompt="b"), Request(prompt="c")], params))
+    full = "".join(code)
+    assert got[0].text == full[:code_block_end(full)] and got[0].finish_reason == "stop"
+    assert steps.decoded[sorted(steps.decoded)[0]] == 7  # aborted at the closing fence: 2 tokens never decoded
+    text, reason = cut_looping("".join(loop), "length", params)
+    assert (got[1].text, got[1].finish_reason) == (text, reason) and reason == "repetition"
+    assert steps.decoded[sorted(steps.decoded)[1]] < 40
+    assert (got[2].text, got[2].finish_reason) == ("just text", "stop")
+    assert len(steps.aborted) == 2 and not steps.live
 
 
 # -- the real model ----------------------------------------------------------------------------------
