@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 from wizardcoder import evaluate
-from wizardcoder.prompting.repetition import repetition_cut
+from wizardcoder.prompting.repetition import _DIGITS, DEFAULT_RULE, repeating_period, repetition_cut
 
 
 def _rows(path: Path) -> list[dict]:
@@ -105,6 +105,28 @@ def _gen_seconds(samples: Path) -> float | None:
     return json.loads(meta.read_text()).get("stats", {}).get("seconds")
 
 
+def loop_waste(text: str, tokens: int) -> float:
+    """Tokens an answer ended by the check spent inside its loop after the loop's first block (the
+    repeats the check needs to see), counted by their share of the characters."""
+    for repeats, tail in ((DEFAULT_RULE.min_repeats, text), (DEFAULT_RULE.number_repeats, _DIGITS.sub("0", text))):
+        period = repeating_period(tail[-DEFAULT_RULE.window:], repeats) if repeats else None
+        if period is not None:
+            span = max(repeats * period, DEFAULT_RULE.min_span)
+            return tokens * (span - period) / max(len(tail), 1)
+    return 0.0
+
+
+def waste(rows: list[dict]) -> str:
+    """Generated tokens that the evaluation cannot use: looping repeats before the check ended them,
+    and answers still running at the token limit (an upper bound: some are long, not looping)."""
+    total = sum(int(r.get("completion_tokens") or 0) for r in rows)
+    looped = sum(loop_waste(r["response"], int(r.get("completion_tokens") or 0)) for r in rows
+                 if r.get("finish_reason") == "repetition")
+    at_limit = sum(int(r.get("completion_tokens") or 0) for r in rows if r.get("finish_reason") == "length")
+    return (f"wasted: {looped:,.0f} tokens in loops before the check ({looped / max(total, 1):.1%}), "
+            f"{at_limit:,} in answers at the limit ({at_limit / max(total, 1):.1%}) of {total:,}")
+
+
 def live(before_run: Path, after_run: Path, root: Path) -> None:
     before = {(r["task_id"], r.get("completion_id", 0)): r for r in _rows(_samples(before_run, root))}
     after = {(r["task_id"], r.get("completion_id", 0)): r for r in _rows(_samples(after_run, root))}
@@ -134,6 +156,7 @@ def live(before_run: Path, after_run: Path, root: Path) -> None:
     print(f"{after_run.name}: {same} answers equal to the replay, {differ} differ; finish {reasons}; pass "
           f"{pb} -> {pa}, verdicts moved (pass/no pass): {moved or 'none'}; tokens {tok_a}/{tok_b} "
           f"({tok_a / max(tok_b, 1):.2f}x){secs}")
+    print(f"    {waste(list(after.values()))}")
 
 
 def main() -> None:

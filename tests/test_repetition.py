@@ -79,18 +79,29 @@ def test_rule_settings_are_checked() -> None:
         RepetitionRule(min_repeats=1)
 
 
-def test_a_new_setting_at_its_default_leaves_records_and_fingerprints_as_before() -> None:
+def test_records_and_fingerprints_change_with_the_check_on_and_not_when_set_back(tmp_path: Path) -> None:
+    """The check is on by default since the full runs moved no verdict; a record keeps it only while it is
+    on (what runs before it did not do), so a run made before it existed is found again with it off."""
     params = SamplingParams(max_tokens=64)
-    assert "repetition_stop" not in record(params)
+    assert "repetition_stop" not in record(params)  # the engines' own default: off
     assert record(params) == {k: v for k, v in dataclasses.asdict(params).items() if k != "repetition_stop"}
     assert record(dataclasses.replace(params, repetition_stop=True))["repetition_stop"] is True
-    assert "repetition_stop" not in record(EngineSpec())
-    # The smoke recipe's stage fingerprints as computed before the setting existed: runs made then
-    # are still found done.
-    fingerprints = {s.name: s.fingerprint[:16] for s in build(load(ROOT / "recipes" / "smoke.yaml"))}
-    assert fingerprints == {"answer-seeds": "9688b3f23f177354", "evolve": "59dbede5c2b18dde",
-                            "train-evolved": "b1dfe9e5a8f4dfce", "eval-base-humaneval": "3ed3b2899d7c8e49",
-                            "eval-evolved-humaneval": "371e2ad4147a3204"}
+    assert EngineSpec().repetition_stop is True and record(EngineSpec())["repetition_stop"] is True
+    assert "repetition_stop" not in record(EngineSpec(repetition_stop=False))
+    # The smoke recipe: with the check off, every stage's fingerprint is the one computed before the
+    # setting existed (runs made then are still found done); with the default, the stages that
+    # generate change (their answers do), the others not.
+    off = (ROOT / "recipes" / "smoke.yaml").read_text().replace(
+        "  max_tokens: 256\n", "  max_tokens: 256\n  repetition_stop: false\n").replace(
+        "  max_tokens: 64", "  max_tokens: 64\n  repetition_stop: false")
+    (tmp_path / "smoke.yaml").write_text(off)
+    (tmp_path / "smoke-seeds.jsonl").write_text((ROOT / "recipes" / "smoke-seeds.jsonl").read_text())
+    before = {s.name: s.fingerprint[:16] for s in build(load(tmp_path / "smoke.yaml"))}
+    assert before == {"answer-seeds": "9688b3f23f177354", "evolve": "59dbede5c2b18dde",
+                      "train-evolved": "b1dfe9e5a8f4dfce", "eval-base-humaneval": "3ed3b2899d7c8e49",
+                      "eval-evolved-humaneval": "371e2ad4147a3204"}
+    now = {s.name: s.fingerprint[:16] for s in build(load(ROOT / "recipes" / "smoke.yaml"))}
+    assert now.keys() == before.keys() and all(now[k] != before[k] for k in now)  # all downstream of the teacher
 
 
 def test_the_default_model_loops_and_llamacpp_ends_it_where_the_text_says() -> None:

@@ -47,13 +47,15 @@ def check_choice(field: str, value: Any, choices: tuple[str, ...]) -> None:
 def setting(default: Any = None, *flags: str, help: str = "", ge: float | None = None, gt: float | None = None,
             le: float | None = None, panel: str | None = None, integer: bool = False,
             choices: tuple[str, ...] | None = None, cli: bool = True, default_factory: Any = None,
-            since: str | None = None) -> Any:
+            since: str | None = None, before: Any = dataclasses.MISSING) -> Any:
     """A settings field that carries its default, its help, its bounds and its flags: the one place the
     CLI (``wizardcoder.cli._options``), YAML files and API calls take them from. ``choices`` lists the
     accepted strings (the flag shows them); ``cli=False`` keeps a field YAML/API-only (a mapping, say).
-    ``since``: the version that added the field; :func:`record` leaves it out while it has its default."""
+    ``since``: the version that added the field; :func:`record` leaves it out while it has the value that
+    does what runs before that version did: ``before``, where a later version changed the default, else
+    the default."""
     meta = {"flags": flags, "help": help, "ge": ge, "gt": gt, "le": le, "panel": panel, "integer": integer,
-            "choices": choices, "cli": cli, "since": since}
+            "choices": choices, "cli": cli, "since": since, "before": default if before is dataclasses.MISSING else before}
     if default_factory is not None:
         return dataclasses.field(default_factory=default_factory, metadata={"setting": meta})
     return dataclasses.field(default=default, metadata={"setting": meta})
@@ -73,11 +75,19 @@ def check_fields(obj: Any) -> None:
 
 def record(obj: Any) -> dict[str, Any]:
     """``dataclasses.asdict(obj)`` as run records and fingerprints store it: a field added after a run
-    was recorded (``setting(since=...)``) appears only when set otherwise than its default, so adding
-    a setting neither changes existing fingerprints nor refuses the resume of an earlier run."""
+    was recorded (``setting(since=...)``) appears only when it asks for something runs before it did
+    not do (a value other than ``before``), so adding a setting neither changes existing fingerprints
+    nor refuses the resume of an earlier run, and turning its default on changes both, as it should."""
     out = dataclasses.asdict(obj)
     for f in dataclasses.fields(obj):
         meta = f.metadata.get("setting") or {}
-        if meta.get("since") and f.default is not dataclasses.MISSING and out.get(f.name) == f.default:
+        if meta.get("since") and out.get(f.name) == meta.get("before"):
             del out[f.name]
     return out
+
+
+def added_since(obj: Any) -> set[str]:
+    """The fields of ``obj`` added after its first version (``setting(since=...)``): a record that keeps
+    only the settings a user gave must keep these too when they differ from ``before``, or a changed
+    default would go unrecorded."""
+    return {f.name for f in dataclasses.fields(obj) if (f.metadata.get("setting") or {}).get("since")}

@@ -53,9 +53,10 @@ class EngineSpec:
                                      "token is always used.")
     seed: int | None = setting(None, ge=0, integer=True, panel=SAMPLING, help="Sampling seed.")
     repetition_stop: bool = setting(
-        False, "--repetition-stop/--no-repetition-stop", panel=SAMPLING, since="0.2",
+        True, "--repetition-stop/--no-repetition-stop", panel=SAMPLING, since="0.2", before=False,
         help="End an answer once its tail loops (a block of text repeated, numbers aside): finish_reason "
-             "'repetition'. Replayed on recorded runs it changed no verdict (bench/repetition.py).")
+             "'repetition'. On full HumanEval and MBPP+ runs of the default model and Qwen2.5-Coder-0.5B it "
+             "moved no verdict (bench/RESULTS.md); --no-repetition-stop decodes loops to the limit.")
     n_ctx: int | None = setting(None, ge=16, integer=True, panel=PANEL,
                                 help="llama.cpp: context per sequence (default min(model, 4096)).")
     parallel: int = setting(8, ge=1, integer=True, panel=PANEL, help="llama.cpp: sequences decoded together.")

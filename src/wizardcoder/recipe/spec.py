@@ -25,6 +25,7 @@ from wizardcoder.engines.spec import EngineSpec
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.evol.config import EvolveConfig, EvolveJob, parse_methods
 from wizardcoder.evol.filters import FilterConfig
+from wizardcoder.settings import added_since, record
 from wizardcoder.training.config import TrainConfig
 
 STAGE_DATA = ("none", "seeds", "evolved", "seeds-matched")  # what an arm's `data` may name besides a file
@@ -335,7 +336,9 @@ def load(path: str | Path) -> Recipe:
 
     ecfg_kw = _take(lines, ("eval",), ev, EvalConfig, EVAL_CONFIG_KEYS)
     _build(lines, ("eval",), ecfg_kw, lambda: EvalConfig(benchmark=benches[0], **ecfg_kw))
-    engine = {k: v for k, v in dataclasses.asdict(spec).items() if k in eng_kw}
+    # The settings given, and any newer setting that asks for what earlier runs did not do (its default
+    # included): a default turned on changes the stage's fingerprint; set back, the earlier one.
+    engine = {k: v for k, v in record(spec).items() if k in eng_kw or k in added_since(spec)}
     report = _report(lines, _mapping(lines, ("report",), data.get("report")), arms)
     return Recipe(path.resolve(), seeds, seed_answers, teacher, evolve, job_kw, arms,
                   EvalPlan(tuple(benches), limit, n_samples, engine, ecfg_kw), report, data)
