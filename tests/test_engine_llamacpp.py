@@ -126,3 +126,71 @@ def test_missing_gguf_and_unknown_engine(tmp_path) -> None:
         load_engine(resolve_model(str(fake)), "llamacpp")
     with pytest.raises(WizardCoderError, match="unknown engine"):
         load_engine(resolve_model("default"), "bogus")
+
+
+# -- re-encoded weights (--reencode) --------------------------------------------------------------------
+def test_reencoded_weights_are_made_once_cached_and_answer_like_the_shipped_ones(tmp_path, monkeypatch) -> None:
+    """F16 from the shipped Q4_1: made in the cache at first use (complete or absent), reused after,
+    remade when the source changes; the model answers the same short greedy prompt the same way."""
+    import os
+    import shutil
+
+    import gguf
+
+    from wizardcoder.engines.reencode import cached_path, reencode
+    from wizardcoder.engines.spec import EngineSpec
+
+    monkeypatch.setenv("WIZARDCODER_CACHE_DIR", str(tmp_path / "cache"))
+    shipped = resolve_model("default")
+    source = tmp_path / "model.gguf"
+    shutil.copy(shipped.location, source)
+    path, made = reencode(source, "f16")
+    assert made and path == cached_path(source, "f16") and path.parent == tmp_path / "cache" / "reencoded"
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".part")]
+    types = {t.tensor_type.name for t in gguf.GGUFReader(str(path)).tensors}
+    assert "F16" in types and "Q4_1" not in types
+    stamp = path.stat().st_mtime_ns
+    assert reencode(source, "f16") == (path, False) and path.stat().st_mtime_ns == stamp  # reused
+
+    req = make_request("Write a Python function that returns the sum of a list.", "wizardcoder")
+    params = SamplingParams(max_tokens=24)
+    spec = EngineSpec(model=str(source), reencode="f16", parallel=1, n_ctx=512)
+    with spec.open() as fast:
+        assert f"weights re-encoded as F16 (cached: {path})" in fast.setup
+        got = _one(fast, req, params).text
+    with load_engine(resolve_model(str(source)), "llamacpp", parallel=1, n_ctx=512) as plain:
+        assert got == _one(plain, req, params).text  # a short answer: no near-tie on the way
+
+    os.utime(source, ns=(stamp + 10**9, stamp + 10**9))  # the source changed: a new re-encoding
+    assert cached_path(source, "f16") != path and reencode(source, "f16")[1]
+
+
+def test_reencode_refuses_what_it_cannot_make(tmp_path, monkeypatch) -> None:
+    from wizardcoder.engines.reencode import reencode
+    from wizardcoder.engines.spec import EngineSpec
+
+    monkeypatch.setenv("WIZARDCODER_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(WizardCoderError, match=r"reencode \(--reencode\) must be one of f16, q8_0, got .q2."):
+        EngineSpec(reencode="q2")
+    with pytest.raises(WizardCoderError, match="no such GGUF file"):
+        reencode(tmp_path / "missing.gguf", "f16")
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(WizardCoderError, match=r"bad.gguf: llama.cpp could not re-encode it as F16"):
+        reencode(bad, "f16")
+    assert not list((tmp_path / "cache" / "reencoded").iterdir())  # nothing half-written is left
+
+
+def test_a_run_resumed_with_other_weights_is_refused(tmp_path) -> None:
+    """The re-encoding is part of what a run records: a resume with it switched is another job."""
+    from wizardcoder import api
+
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"id": "a", "instruction": "Say hi."}\n{"id": "b", "instruction": "Say bye."}\n')
+    out = tmp_path / "out.jsonl"
+    api.generate(prompts, out, max_tokens=4, parallel=2)
+    meta = (tmp_path / "out.jsonl.run.json").read_text()
+    assert "reencode" not in meta  # runs without it record what they recorded before it existed
+    with pytest.raises(WizardCoderError, match="was written by a different job"):
+        api.generate(prompts, out, max_tokens=4, parallel=2, reencode="f16", resume=True)
+    assert api.generate(prompts, out, max_tokens=4, parallel=2, resume=True).skipped == 2

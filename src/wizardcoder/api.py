@@ -157,7 +157,7 @@ def generate(prompts: str | Path, output: str | Path, model: EngineSpec | str = 
     stats = generate_file(lambda: spec.open(ref), jobs, spec.sampling(ref), Path(output), n_samples=n_samples,
                           resume=resume, overwrite=overwrite, console=_console(show_progress, console),
                           show_progress=show_progress, reproducible=reproducible,
-                          job_info={"model": ref.location, "engine": spec.engine_for(ref), "prompt_format": fmt})
+                          job_info=spec.run_info(ref, fmt))
     return GenerateStats(**stats)
 
 

@@ -15,7 +15,7 @@ import ctypes
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,15 +114,23 @@ class LlamaCppEngine(Engine):
 
     @classmethod
     def load(cls, ref: ModelRef, n_ctx: int | None = None, parallel: int = 8, threads: int | None = None,
-             n_batch: int = 512, n_gpu_layers: int = 0, **_: Any) -> LlamaCppEngine:
-        """``threads``: default one per physical core this process may use (affinity, cgroup quota)."""
+             n_batch: int = 512, n_gpu_layers: int = 0, reencode: str | None = None, **_: Any) -> LlamaCppEngine:
+        """``threads``: default one per physical core this process may use (affinity, cgroup quota).
+        ``reencode``: run a cached re-encoding of the GGUF (f16, q8_0; ``engines.reencode``)."""
         if threads:
             n_threads, why = threads, f"{threads} thread{'s' if threads != 1 else ''} (--threads)"
         else:
             budget = cpu_budget()
             n_threads, why = budget.threads, budget.describe()
+        weights = ""
+        if reencode:
+            from wizardcoder.engines.reencode import reencode as reencode_gguf
+
+            path, made = reencode_gguf(Path(ref.location), reencode, n_threads)
+            ref = replace(ref, location=str(path))
+            weights = f", weights re-encoded as {reencode.upper()} ({'now' if made else 'cached'}: {path})"
         engine = cls(ref, n_ctx, parallel, n_threads, n_batch, n_gpu_layers)
-        engine.setup = f"{why}, {engine.parallel} sequences in parallel, batches of {engine.n_batch} tokens"
+        engine.setup = f"{why}, {engine.parallel} sequences in parallel, batches of {engine.n_batch} tokens{weights}"
         return engine
 
     def close(self) -> None:

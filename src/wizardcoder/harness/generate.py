@@ -85,9 +85,8 @@ def generate_samples(
 
     with outlock.hold(out):  # the evaluation's directory: one writer at a time
         stats = generate_file(open_engine, jobs, params, samples, n_samples=n_samples, resume=resume,
-                              overwrite=overwrite, job_info={"model": ref.location, "engine": engine_name,
-                                                             "benchmark": benchmark, "dataset_md5": dataset.md5,
-                                                             "prompt_format": fmt},
+                              overwrite=overwrite, job_info={**eng.run_info(ref, fmt), "benchmark": benchmark,
+                                                             "dataset_md5": dataset.md5},
                               console=console, show_progress=show_progress, description=f"generate {benchmark}",
                               reproducible=reproducible)
     if stats["generated"]:
