@@ -102,7 +102,9 @@ def test_eval_model_ctrl_c_then_resume(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_chat_streams_and_ctrl_c_stops_one_answer() -> None:
     pexpect = pytest.importorskip("pexpect")
-    child = pexpect.spawn(sys.executable, ["-m", "wizardcoder.cli", "chat", "--max-tokens", "1500"], encoding="utf-8",
+    # No repetition stop: a looping answer must still be running when Ctrl-C comes (once it ended in 0.9 s).
+    child = pexpect.spawn(sys.executable, ["-m", "wizardcoder.cli", "chat", "--max-tokens", "1500",
+                                           "--no-repetition-stop"], encoding="utf-8",
                           timeout=60, dimensions=(50, 200), env={**os.environ, "TERM": "dumb"})  # no ANSI styles
     try:
         child.expect_exact(">>> ")
