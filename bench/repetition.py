@@ -17,6 +17,8 @@ Each argument: an evaluation directory (``summary.json``, ``results.jsonl``) or 
 stage (its ``eval/`` inside). Run from the directory the summaries' relative paths start at, or
 give ``--root``.
 
+``--min-span N`` / ``--min-repeats N`` replay a rule other than the default (a tighter one).
+
 The live check: ``--live BEFORE AFTER`` compares a run without the check with the same run made
 with ``--repetition-stop`` (same model, benchmark and settings): answers equal to the replayed cut,
 answers that differ, verdicts that moved, generated tokens and generation seconds (ratio).
@@ -30,7 +32,7 @@ import tempfile
 from pathlib import Path
 
 from wizardcoder import evaluate
-from wizardcoder.prompting.repetition import _DIGITS, DEFAULT_RULE, repeating_period, repetition_cut
+from wizardcoder.prompting.repetition import _DIGITS, DEFAULT_RULE, RepetitionRule, repeating_period, repetition_cut
 
 
 def _rows(path: Path) -> list[dict]:
@@ -41,7 +43,7 @@ def _verdict(row: dict) -> tuple[str, str | None]:
     return row["base_status"], row.get("plus_status")
 
 
-def replay(run: Path, root: Path) -> dict:
+def replay(run: Path, root: Path, rule: RepetitionRule = DEFAULT_RULE) -> dict:
     ev = run / "eval" if (run / "eval" / "summary.json").exists() else run
     summary = json.loads((ev / "summary.json").read_text())
     samples = Path(summary["samples"])
@@ -53,7 +55,7 @@ def replay(run: Path, root: Path) -> dict:
         text = r.get("response") or ""
         total += int(r.get("completion_tokens") or 0)
         length += r.get("finish_reason") == "length"
-        end = repetition_cut(text)
+        end = repetition_cut(text, rule)
         if end is None:
             continue
         saved += int(r.get("completion_tokens") or 0) * (1 - end / max(len(text), 1))
@@ -164,15 +166,21 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--root", type=Path, default=Path("."), help="where the summaries' relative paths start")
     ap.add_argument("--live", action="store_true", help="runs: BEFORE AFTER (without, with --repetition-stop)")
+    ap.add_argument("--min-span", type=int, default=DEFAULT_RULE.min_span,
+                    help="replay with another rule: characters the repeating tail must cover")
+    ap.add_argument("--min-repeats", type=int, default=DEFAULT_RULE.min_repeats, help="replay with another rule")
     args = ap.parse_args()
+    rule = RepetitionRule(min_repeats=args.min_repeats, min_span=args.min_span)
     if args.live:
         if len(args.runs) != 2:
             ap.error("--live takes two runs: BEFORE AFTER")
         live(args.runs[0], args.runs[1], args.root)
         return
+    if rule != DEFAULT_RULE:
+        print(f"rule: {rule}")
     print(f"{'run':44} {'bench':11} {'cut':>9} {'length':>6} {'tokens saved':>18} {'pass@1 before->after':>22}")
     for run in args.runs:
-        r = replay(run, args.root)
+        r = replay(run, args.root, rule)
         plus = f" plus {r['plus_before']}->{r['plus_after']}" if r["plus_before"] or r["plus_after"] else ""
         print(f"{Path(r['run']).name[:44]:44} {r['benchmark']:11} {r['cut']:>4}/{r['answers']:<4} {r['length_stops']:>6} "
               f"{r['tokens_saved']:>7}/{r['tokens']:<7} {r['tokens_saved'] / max(r['tokens'], 1):5.1%} "

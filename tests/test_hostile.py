@@ -18,7 +18,13 @@ from wizardcoder.harness.attacks import ATTACKS, _expected, _stage, run_attack
 from wizardcoder.sandbox.sandbox import Limits, Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = [(a, mode) for a in ATTACKS for mode in a.modes]
+# Attacks in other languages compile (C++) or run to MultiPL-E's 15 s limit (fork bombs): the full tier
+# runs them all, the fast one a JavaScript and a Bash attack.
+FAST_OTHER = ("JavaScript: kill the harness, spawn a daemon, exit 0 early",
+              "Bash: read the environment, write and connect outside")
+CASES = [pytest.param(a, mode, id=f"{a.name}-{mode}",
+                      marks=[pytest.mark.slow] if mode not in ("script", "io") and a.name not in FAST_OTHER else [])
+         for a in ATTACKS for mode in a.modes]
 RESULTS: dict[str, bool] = {}
 
 
@@ -40,7 +46,7 @@ def stage(tmp_path_factory):
         yield st
 
 
-@pytest.mark.parametrize("attack,mode", CASES, ids=[f"{a.name}-{m}" for a, m in CASES])
+@pytest.mark.parametrize("attack,mode", CASES)
 def test_attack_is_contained(hostile_sandbox, stage, attack, mode):
     outcome = run_attack(hostile_sandbox, attack, mode, stage, stage["expected"])
     if outcome.status == "not run":

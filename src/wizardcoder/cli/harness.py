@@ -48,14 +48,18 @@ def report(
     paths: Annotated[list[Path], typer.Argument(help="summary.json files or directories holding them.")],
     card: Annotated[bool, typer.Option("--card/--no-card", help="Also list the card's published rows.")] = True,
 ) -> None:
-    """The model card's table (HumanEval, HumanEval+, MBPP, MBPP+) from finished evaluations."""
-    from wizardcoder.harness.report import card_table, read_summaries
+    """The model card's table (HumanEval, HumanEval+, MBPP, MBPP+) and MultiPL-E's (pass@1 per language)
+    from finished evaluations."""
+    from wizardcoder.harness.report import card_table, is_multiple, multiple_tables, read_summaries
 
     try:
         summaries = read_summaries(paths)
     except WizardCoderError as exc:
         fail(str(exc))
-    out_console.print(card_table(summaries, published=card))
+    if not all(is_multiple(s) for s in summaries):
+        out_console.print(card_table(summaries, published=card))
+    for table in multiple_tables(summaries):
+        out_console.print(table)
 
 
 @app.command()

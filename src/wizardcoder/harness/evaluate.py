@@ -28,7 +28,7 @@ from rich.progress import Progress
 from wizardcoder import __version__, outlock
 from wizardcoder.errors import WizardCoderError
 from wizardcoder.harness.checker import PASS, TimeSettings, Verdict, check_io, check_script
-from wizardcoder.harness.datasets import BENCHMARKS, Dataset, load_dataset
+from wizardcoder.harness.datasets import ALIASES, BENCHMARKS, Dataset, canonical_name, load_dataset
 from wizardcoder.harness.expected import Expected, expected_outputs
 from wizardcoder.harness.metrics import mean_pass_at_k
 from wizardcoder.harness.samples import CANONICAL, Sample, canonical_samples, load_samples
@@ -44,8 +44,8 @@ RESULTS, SUMMARY, MANIFEST = "results.jsonl", "summary.json", "run.json"
 class EvalConfig:
     """One evaluation's settings: ``wizardcoder eval``'s flags and ``wizardcoder.evaluate``'s keywords."""
 
-    benchmark: str = setting(dataclasses.MISSING, "--benchmark", "-b", choices=tuple(BENCHMARKS),
-                             help="Which benchmark.")
+    benchmark: str = setting(dataclasses.MISSING, "--benchmark", "-b", choices=(*BENCHMARKS, *ALIASES),
+                             help="Which benchmark (MultiPL-E: humaneval-<lang>, mbpp-<lang>, or multiple-<lang>).")
     samples: str = setting(CANONICAL, cli=False, help="Samples JSONL, or 'canonical' for the reference solutions.")
     output: Path | None = setting(None, "--output", "-o", help="Output directory (default: "
                                   "wizardcoder-results/<benchmark>/<samples name or model>).")
@@ -65,6 +65,7 @@ class EvalConfig:
     label: str | None = setting(None, help="Name shown in tables (default: the samples file name).")
 
     def __post_init__(self) -> None:
+        self.benchmark = canonical_name(self.benchmark)
         check_number("workers", self.workers, ge=1, integer=True)
         check_choice("postprocess", self.postprocess, ("wizardcoder", "evalplus", "none"))
         if self.resume and self.overwrite:
@@ -195,6 +196,15 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, show_progress: boo
         samples, samples_md5 = canonical_samples(dataset), CANONICAL
     else:
         samples, samples_md5 = load_samples(Path(cfg.samples), dataset, cfg.postprocess)
+    if dataset.spec.kind == "multiple":
+        from wizardcoder.harness.multiple import LANGUAGES, missing_toolchain
+
+        lang = next(iter(dataset.tasks.values())).language
+        if lang not in LANGUAGES:
+            raise WizardCoderError(f"{cfg.benchmark}: running {lang} programs is not supported yet "
+                                   f"(supported: {', '.join(LANGUAGES)})")
+        if (why := missing_toolchain(LANGUAGES[lang])) is not None:
+            raise WizardCoderError(f"{cfg.benchmark}: {why}")
     covered = {s.task_id for s in samples}
     if len(covered) < len(dataset.tasks) and not cfg.partial:
         raise WizardCoderError(
@@ -274,6 +284,10 @@ def _run(
         task = dataset.tasks[sample.task_id]
         if dataset.spec.kind == "io":
             return check_io(sandbox, task, sample.program, expected[task.task_id], family, cfg.time, with_plus)
+        if dataset.spec.kind == "multiple":
+            from wizardcoder.harness.multiple import check_multiple
+
+            return check_multiple(sandbox, task, sample.program)
         return check_script(sandbox, task, sample.program, cfg.time)
 
     # Identical programs for the same task get one run (common with low-temperature sampling).

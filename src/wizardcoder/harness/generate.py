@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from wizardcoder import outlock
+from wizardcoder.engines.base import Request
 from wizardcoder.engines.batch import Job, generate_file
 from wizardcoder.engines.spec import EngineSpec
 from wizardcoder.errors import WizardCoderError
@@ -70,7 +71,16 @@ def generate_samples(
     if task_ids is not None:
         wanted = set(task_ids)
         tasks = [t for t in tasks if t.task_id in wanted]
-    jobs = [Job(t.task_id, make_request(build_instruction(t, benchmark), fmt), {"task_id": t.task_id}) for t in tasks]
+    multiple = dataset.spec.kind == "multiple"
+    if multiple and fmt == "raw":  # a base model continues MultiPL-E's prompt until a stop token
+        jobs = [Job(t.task_id, Request(prompt=t.prompt), {"task_id": t.task_id}) for t in tasks]
+        stops = tasks[0].stop_tokens if tasks else ()
+        params = dataclasses.replace(params, stop=tuple(dict.fromkeys((*params.stop, *stops))))
+    else:
+        jobs = [Job(t.task_id, make_request(build_instruction(t, benchmark), fmt), {"task_id": t.task_id})
+                for t in tasks]
+    if multiple:  # the early stop knows python blocks only: other languages' answers run to their end
+        params = dataclasses.replace(params, stop_after_code=False)
     samples = out / SAMPLES
     if samples.exists() and not (resume or overwrite) and _complete(samples, len(jobs) * n_samples):
         resume = True  # the same finished job again: reuse its samples (checked against the run record)

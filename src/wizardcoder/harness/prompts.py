@@ -26,6 +26,10 @@ def build_instruction(task: Task, benchmark: str) -> str:
             f"{task.prompt}\nYour code should satisfy the following assertion:\n"
             f"```python\n{example}\n```"
         )
+    if task.language != "python":  # MultiPL-E
+        from wizardcoder.harness.multiple import instruction
+
+        return instruction(task)
     raise ValueError(f"unknown benchmark {benchmark!r}")
 
 

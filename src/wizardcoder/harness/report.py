@@ -1,4 +1,4 @@
-"""Readable tables of scores: one evaluation, or the model card's four columns."""
+"""Readable tables of scores: one evaluation, the model card's four columns, and MultiPL-E's languages."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from wizardcoder.errors import WizardCoderError, at
+from wizardcoder.harness.datasets import BENCHMARKS
 from wizardcoder.harness.evaluate import SUMMARY
 from wizardcoder.jsonl import read_json_object
 from wizardcoder.prompting.registry import FAMILY, PEERS, find
@@ -63,7 +64,7 @@ def check_summary(path: Path, s: dict[str, Any]) -> dict[str, Any]:
 
     field("label", str, "a string")
     benchmark = field("benchmark", str, "a string")
-    if benchmark not in ("humaneval", "humaneval+", "mbpp", "mbpp+"):
+    if benchmark not in BENCHMARKS:
         raise at(path, None, "benchmark", f"unknown benchmark {benchmark!r}")
     for part in ("base", "plus") if benchmark.endswith("+") else ("base",):
         scores = field(part, dict, "an object of pass@k scores")
@@ -81,6 +82,8 @@ def card_scores(summaries: Iterable[dict[str, Any]]) -> dict[str, dict[str, floa
     """
     table: dict[str, dict[str, float]] = {}
     for s in summaries:
+        if is_multiple(s):
+            continue
         row = table.setdefault(s["label"], {})
         p1 = s["base"].get("pass@1")
         if s["benchmark"] == "humaneval":
@@ -114,6 +117,37 @@ def card_table(summaries: list[dict[str, Any]], published: bool = True) -> Table
         for name, scores in PEERS.items():
             table.add_row(f"[dim]{name} (card)[/dim]", *[_num(v) for v in scores])
     return table
+
+
+def is_multiple(summary: dict[str, Any]) -> bool:
+    return BENCHMARKS[summary["benchmark"]].kind == "multiple"
+
+
+def multiple_scores(summaries: Iterable[dict[str, Any]]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """family ("HumanEval", "MBPP") -> label -> language -> pass@1, from MultiPL-E summaries."""
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    for s in summaries:
+        if not is_multiple(s):
+            continue
+        family, lang = s["benchmark"].split("-", 1)
+        out.setdefault("HumanEval" if family == "humaneval" else "MBPP", {}).setdefault(s["label"], {})[lang] = \
+            s["base"].get("pass@1")
+    return out
+
+
+def multiple_tables(summaries: list[dict[str, Any]]) -> list[Table]:
+    """pass@1 per language, the languages as columns (the paper's MultiPL-E table): one table per family."""
+    tables = []
+    for family, rows in multiple_scores(summaries).items():
+        langs = sorted({lang for row in rows.values() for lang in row})
+        table = Table(title=f"pass@1 (%) — MultiPL-E {family}", min_width=40)
+        table.add_column("model")
+        for lang in langs:
+            table.add_column(lang, justify="right")
+        for label, row in rows.items():
+            table.add_row(f"[bold]{label}[/bold]", *[pct(row.get(lang)) for lang in langs])
+        tables.append(table)
+    return tables
 
 
 def _num(v: float | None) -> str:

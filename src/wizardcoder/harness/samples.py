@@ -1,7 +1,8 @@
 """Samples files (evalplus-compatible JSONL) and the programs they stand for.
 
-A row has ``task_id`` and one of: ``solution`` (a whole program), ``completion`` (appended to
-the task prompt) or ``response`` (raw model output, turned into code by a post-processing
+A row has ``task_id`` and one of: ``solution`` (a whole program; MultiPL-E: prompt + completion,
+the tests are added), ``completion`` (appended to the task prompt; MultiPL-E: cut at the first
+stop token first) or ``response`` (raw model output, turned into code by a post-processing
 mode). Several rows per task are several samples (for pass@k), numbered in file order, or by an
 explicit integer ``completion_id``.
 """
@@ -88,6 +89,8 @@ def stub_program(task: Task) -> str:
 
 
 def canonical_samples(dataset: Dataset) -> list[Sample]:
+    if dataset.spec.kind == "multiple":
+        raise WizardCoderError(f"{dataset.benchmark}: MultiPL-E ships no reference solutions; give a samples file")
     return [Sample(t.task_id, 0, t.canonical, "solution") for t in dataset.tasks.values()]
 
 
@@ -128,6 +131,16 @@ def load_samples(path: Path, dataset: Dataset, postprocess: str = "wizardcoder")
                 index += 1
             explicit[(task_id, index)] = lineno
         counters[task_id] = max(counters[task_id], index + 1)
+        if dataset.spec.kind == "multiple":
+            from wizardcoder.harness import multiple
+
+            try:
+                program = multiple.build_program(task, kind, text)
+            except WizardCoderError as exc:
+                raise at(path, lineno, kind, str(exc)) from None
+            finish = row.get("finish_reason")
+            samples.append(Sample(task_id, index, program, kind, lineno, finish if isinstance(finish, str) else None))
+            continue
         code = extract_code(text, postprocess, family, task.entry_point) if kind == "response" else None
         finish = row.get("finish_reason")
         samples.append(Sample(task_id, index, build_program(task.code_prefix, kind, text, code), kind, lineno,

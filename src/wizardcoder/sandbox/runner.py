@@ -343,6 +343,11 @@ def _launch(header: dict, fds: list[int], status: dict, ctrl: socket.socket) -> 
         if script:
             _become_sample(header, out_fd, [sj_r, req_r, rep_w], status)
             run_script_sample(json.loads(_read_all(sj_r)), req_r, rep_w)
+        elif header.get("mode") == "exec":
+            _become_sample(header, out_fd, [job_fd, res_fd, ctl_fd], status)
+            chan = _Channel(res_fd, ctl_fd)
+            run_exec(json.loads(_read_all(job_fd)), chan)
+            chan.send({"k": "end"})
         else:
             _become_sample(header, out_fd, [job_fd, res_fd, ctl_fd], status)
             chan = _Channel(res_fd, ctl_fd)
@@ -366,6 +371,173 @@ def _launch(header: dict, fds: list[int], status: dict, ctrl: socket.socket) -> 
     _Channel(sj_w).write(json.dumps({k: v for k, v in job.items() if k != "tests"}))
     os.close(sj_w)
     run_script_tests(job, _Channel(res_fd), calls.Client(req_w, rep_r))
+
+
+# --------------------------------------------------------------------------------------------
+# exec mode: programs in other languages (compile, then run), started by trusted code.
+
+STEP_OUTPUT_HEAD = 6000  # bytes of each output stream of a step kept from its start (errors) ...
+STEP_OUTPUT_TAIL = 2000  # ... and from its end (what the tests print last)
+
+
+def run_exec(job: dict, chan: _Channel) -> None:
+    """The sample's side of an exec job: write the files, run each step as a child, report each.
+
+    This process is trusted code (our runner, before and between the steps); the untrusted programs
+    are its children. It is the first process of the job's PID namespace where there is one: signals
+    from inside the namespace cannot kill it, and it is made undumpable so that no child can trace it
+    or open its descriptors through /proc. Children get only stdin (/dev/null) and one output pipe,
+    the step's own limits (lower than the job's: an unprivileged process cannot raise them) and
+    environment. After each step every other process of the job is killed (daemons included), so a
+    step never outlives its record. A step that does not exit 0 ends the job.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a child's kill -INT 1 must not end the runner
+    try:
+        isolation.set_undumpable()
+    except OSError:
+        pass
+    for name, text in job.get("files", {}).items():
+        if "/" in name or name in ("", ".", ".."):
+            chan.send({"k": "step", "name": "write", "exit": None, "error": f"bad file name {name!r}"})
+            return
+        with open(name, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    for step in job["steps"]:
+        try:
+            record = _exec_step(step)
+        except Exception as exc:  # e.g. no process left to fork (a cap): the step did not run
+            record = {"k": "step", "name": step.get("name", ""), "exit": None, "signal": None, "timeout": False,
+                      "error": _describe(exc)}
+        chan.send(record)
+        if record.get("exit") != 0:
+            return
+
+
+class _Capture:
+    """One output stream of a step: its head and tail kept, the middle counted and dropped."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.head, self.tail, self.size, self.open = fd, bytearray(), bytearray(), 0, True
+
+    def take(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if len(self.head) < STEP_OUTPUT_HEAD:
+            self.head += chunk[:STEP_OUTPUT_HEAD - len(self.head)]
+        self.tail = (self.tail + chunk)[-STEP_OUTPUT_TAIL:]
+
+    def read(self) -> None:
+        chunk = os.read(self.fd, 1 << 16)
+        if chunk:
+            self.take(chunk)
+        else:
+            self.open = False
+
+    def texts(self) -> tuple[str, str]:
+        tail = self.tail.decode("utf-8", "replace") if self.size > len(self.head) else ""
+        return self.head.decode("utf-8", "replace"), tail
+
+
+def _exec_step(step: dict) -> dict:
+    import resource
+    import select
+
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    work = os.getcwd()  # the job's private directory; "{work}" in the step's environment stands for it
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "TMPDIR": work,
+           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+           **{k: str(v).replace("{work}", work) for k, v in step.get("env", {}).items()}}
+    start = _perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if os.getpid() != 1:
+                os.setpgid(0, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            os.closerange(3, 65536)
+            for name, value in step.get("rlimits", {}).items():
+                try:  # lower only: raising past the job's hard limit fails, and the job's stays
+                    soft, hard = resource.getrlimit(getattr(resource, name))
+                    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                    resource.setrlimit(getattr(resource, name), (value, value))
+                except (ValueError, OSError):
+                    pass
+            for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):  # as a program started from a shell
+                signal.signal(sig, signal.SIG_DFL)
+            os.execvpe(step["argv"][0], step["argv"], env)
+        except BaseException as exc:  # not found, not executable: the step fails with the reason
+            try:
+                os.write(2, f"{step['argv'][0]}: {exc}\n".encode())
+            finally:
+                os._exit(127)
+    os.close(out_w)
+    os.close(err_w)
+    streams = [_Capture(out_r), _Capture(err_r)]
+    deadline = start + float(step.get("timeout", 10))
+    status: int | None = None
+    timed_out = True
+    while True:
+        left = deadline - _perf_counter()
+        if left <= 0:
+            break
+        live = [c for c in streams if c.open]
+        if live:
+            ready, _, _ = select.select([c.fd for c in live], [], [], min(left, 0.05))
+            for c in live:
+                if c.fd in ready:
+                    c.read()
+        else:
+            time.sleep(min(left, 0.01))
+        if status is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status, timed_out = st, False
+                # what it wrote last may still be in a pipe (or a daemon it left holds a pipe open)
+                deadline = min(deadline, _perf_counter() + 0.2)
+        if status is not None and not any(c.open for c in streams):
+            break
+    seconds = _perf_counter() - start
+    _kill_step(pid)
+    for c in streams:  # drain what is left without blocking
+        while c.open and select.select([c.fd], [], [], 0)[0]:
+            c.read()
+        os.close(c.fd)
+    if status is None:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            status = None
+    (out, tail), (err, err_tail) = streams[0].texts(), streams[1].texts()
+    record: dict = {"k": "step", "name": step.get("name", ""), "t": round(seconds, 4), "timeout": timed_out,
+                    "exit": None, "signal": None, "out": out, "tail": tail, "err": err, "err_tail": err_tail}
+    if status is not None and not timed_out:
+        if os.WIFEXITED(status):
+            record["exit"] = os.WEXITSTATUS(status)
+        elif os.WIFSIGNALED(status):
+            record["signal"] = os.WTERMSIG(status)
+    return record
+
+
+def _kill_step(pid: int) -> None:
+    """Kill the step and everything it started, then reap them (orphans come back to PID 1)."""
+    try:
+        if os.getpid() == 1:  # every other process of this job's PID namespace
+            os.kill(-1, signal.SIGKILL)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    while True:
+        try:
+            reaped, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if reaped == 0:
+            if os.getpid() != 1:
+                return
+            time.sleep(0.005)  # killed processes exit promptly; wait until none is left
+            continue
 
 
 # Modules forked children find already imported: cheaper than importing per sample.

@@ -621,13 +621,15 @@ class Sandbox:
         wall_timeout: float,
         on_record: Callable[[dict], float | tuple[float, bytes] | None],
         memory_bytes: int | None = None,
+        rlimits: dict[str, int] | None = None,
     ) -> Execution:
         """Run ``job``; ``on_record`` gets each record and returns the next wait or STOP, or
         ``(wait, answer)`` to also send the child a one-byte answer.
 
         ``first_wait`` bounds the time to the first result record (load included);
         ``wall_timeout`` bounds the whole job; ``memory_bytes`` overrides the address-space
-        limit (-1: none). Once started, the job is killed on every way out of here.
+        limit (-1: none), ``rlimits`` any other (``{"RLIMIT_STACK": ...}``). Once started, the job
+        is killed on every way out of here.
         """
         result = Execution()
         if self._aborted.is_set():
@@ -640,6 +642,7 @@ class Sandbox:
         workdir = str(self._root) if private else tempfile.mkdtemp(dir=self._root)
         try:
             header = self._job_header(job["mode"], workdir, private, wall_timeout, memory_bytes)
+            header["rlimits"].update(rlimits or {})
             pipes = _Pipes()
             start = time.monotonic()
             killer = self._launch(header, pipes, result)

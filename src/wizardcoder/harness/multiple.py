@@ -1,0 +1,373 @@
+"""MultiPL-E: HumanEval and MBPP translated into other languages, each run as its own program.
+
+The program is MultiPL-E's (``evaluation/src/main.py``): ``prompt + completion + "\\n" + tests``,
+the completion cut at the first of the file's stop tokens. It runs in the sandbox's ``exec`` mode
+(the files written into the job's private directory, each step exec'ed by the trusted runner under
+the job's isolation): a compile step where the language has one, then the run, with MultiPL-E's
+commands, flags and timeouts (its per-language ``eval_<lang>.py``; docs/design/multipl-e-notes.md).
+
+Verdicts, mapped from MultiPL-E's statuses: a failed (or timed-out) compile step, or the
+language's syntax-error text in the run's output, is ``error`` (its SyntaxError); a run that times
+out is ``timeout``; a run that exits non-zero (an assertion, an exception, a signal) is ``fail``;
+exit 0 is ``pass``. One deliberate difference: MultiPL-E passes any program that exits 0, also one
+that exits before its tests have run (``exit(0)`` in the function); here the tests print a random
+token as their last act and a run whose output lacks it fails ("exited before its tests ended").
+A program could forge the token only by reading its own source or binary: not a pass a model
+earns by accident. Invariants: the verdict depends on the exit status, the output and the token
+only, never on anything the program can write elsewhere; build products stay in the job's
+private directory and vanish with it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wizardcoder.errors import WizardCoderError
+from wizardcoder.harness.checker import ERROR, FAIL, PASS, TIMEOUT, Verdict
+from wizardcoder.harness.datasets import Task
+from wizardcoder.prompting.fences import FENCE
+from wizardcoder.sandbox.sandbox import Sandbox
+
+STACK_BYTES = 8 << 20  # MultiPL-E's container: Docker's default stack (threaded runtimes size threads by it)
+JAVATUPLES = ("/usr/share/java/javatuples-1.2.jar", "/usr/share/java/javatuples.jar", "/usr/multiple/javatuples-1.2.jar")
+
+
+@dataclass(frozen=True)
+class Language:
+    """How MultiPL-E runs one language: files, steps, timeouts and the status rule."""
+
+    code: str  # MultiPL-E's language code, as in the file names (humaneval-<code>-reworded.jsonl)
+    title: str
+    filename: str  # the program's file in the job's directory
+    run: tuple[str, ...]
+    run_timeout: float
+    tools: tuple[str, ...]  # executables that must be in /usr/local/bin, /usr/bin or /bin
+    rule: Callable[[dict], str]  # the run step's record -> status (MultiPL-E's eval_<lang>.py)
+    compile: tuple[str, ...] = ()
+    compile_timeout: float = 15.0
+    compile_timeout_status: str = ERROR  # MultiPL-E: SyntaxError, but Timeout for Rust
+    sentinel: Callable[[str, str], str | None] | None = None  # tests + the token printed last
+    ran_tests: Callable[[dict], bool] | None = None  # without a token: did the test runner finish?
+    env: dict[str, str] = field(default_factory=dict)
+    needs_javatuples: bool = False
+    debian: str = ""  # the Debian packages that provide the tools (for the one-line error)
+
+
+def _stdout(rec: dict) -> str:
+    return str(rec.get("out") or "") + str(rec.get("tail") or "")
+
+
+def _stderr(rec: dict) -> str:
+    return str(rec.get("err") or "") + str(rec.get("err_tail") or "")
+
+
+def _by_exit(rec: dict) -> str:
+    """cpp, java, rs, lua: a timeout, exit 0, or anything else (an exception, a failed assertion)."""
+    if rec.get("timeout"):
+        return TIMEOUT
+    return PASS if rec.get("exit") == 0 else FAIL
+
+
+def _node(stderr_only: bool) -> Callable[[dict], str]:
+    """eval_javascript.py (markers in both streams) and eval_ts.py (stderr only, after tsc): node's
+    SyntaxError is MultiPL-E's SyntaxError unless ERR_ASSERTION (a failed assert) comes with it."""
+    def rule(rec: dict) -> str:
+        if rec.get("timeout"):
+            return TIMEOUT
+        if rec.get("exit") == 0:
+            return PASS
+        text = _stderr(rec) if stderr_only else _stdout(rec) + _stderr(rec)
+        return ERROR if "SyntaxError" in text and "ERR_ASSERTION" not in text else FAIL
+    return rule
+
+
+def _sh(rec: dict) -> str:
+    """eval_sh.py: "syntax error" on stderr (bash says it for bad arithmetic at run time too)."""
+    if rec.get("timeout"):
+        return TIMEOUT
+    if rec.get("exit") == 0:
+        return PASS
+    return ERROR if "syntax error" in _stderr(rec) else FAIL
+
+
+def _php(rec: dict) -> str:
+    """eval_php.py: "PHP Parse error" in stdout; no timeout branch (a killed run is an Exception)."""
+    if "PHP Parse error" in _stdout(rec):
+        return ERROR
+    return PASS if rec.get("exit") == 0 and not rec.get("timeout") else FAIL
+
+
+def _go(rec: dict) -> str:
+    """eval_go.py: ``go test``'s stdout decides, not its exit status."""
+    if rec.get("timeout"):
+        return TIMEOUT
+    out = _stdout(rec)
+    if "[setup failed]" in out or "[build failed]" in out:
+        return ERROR
+    return FAIL if "FAIL" in out else PASS
+
+
+def _rb(rec: dict) -> str:
+    """eval_ruby.py: a non-zero exit with stderr is its SyntaxError, without stderr an Exception."""
+    if rec.get("timeout"):
+        return TIMEOUT
+    if rec.get("exit") == 0:
+        return PASS
+    return ERROR if _stderr(rec).strip() else FAIL
+
+
+def _pl(rec: dict) -> str:
+    """eval_pl.py: "ERROR" in either stream fails even an exit 0; no SyntaxError status."""
+    if rec.get("timeout"):
+        return TIMEOUT
+    if rec.get("exit") != 0 or "ERROR" in _stdout(rec) + _stderr(rec):
+        return FAIL
+    return PASS
+
+
+_RB_SUMMARY = re.compile(r"\b([1-9]\d*) tests, \d+ assertions, 0 failures, 0 errors")
+
+
+def _rb_ran(rec: dict) -> bool:
+    """test-unit's summary: a test that exits (``exit(0)``) ends the run with "0 tests ... 0% passed"."""
+    out = _stdout(rec)
+    return bool(_RB_SUMMARY.search(out)) and "100% passed" in out
+
+
+def _go_ran(rec: dict) -> bool:
+    """``go test`` says "[no tests to run]" when the package's tests never started (an exit before)."""
+    return "[no tests to run]" not in _stdout(rec)
+
+
+def _before_last_brace(line: str) -> Callable[[str, str], str | None]:
+    """cpp, rs: the tests end with ``main``'s closing brace; the token line goes just before it."""
+    def add(tests: str, token: str) -> str | None:
+        body = tests.rstrip()
+        return body[:-1] + line.format(token=token) + "}\n" if body.endswith("}") else None
+    return add
+
+
+def _java_sentinel(tests: str, token: str) -> str | None:
+    """java: ``main``'s closing ``    }`` then the class's ``}``."""
+    body = tests.rstrip()
+    end = body.rfind("\n    }")
+    if not body.endswith("}") or end < 0:
+        return None
+    return body[:end] + f'\n        System.out.println("{token}");' + body[end:] + "\n"
+
+
+def _lua_sentinel(tests: str, token: str) -> str | None:
+    """lua: ``os.exit(lu.LuaUnit.run())`` ends the tests; the token once the run is over."""
+    call = "os.exit(lu.LuaUnit.run())"
+    if not tests.rstrip().endswith(call):
+        return None
+    return tests.rstrip()[: -len(call)] + f'local wizardcoder_failed = lu.LuaUnit.run()\nprint("{token}")\n' \
+        "os.exit(wizardcoder_failed)\n"
+
+
+def _append(line: str) -> Callable[[str, str], str | None]:
+    def add(tests: str, token: str) -> str | None:
+        return tests.rstrip("\n") + "\n" + line.format(token=token) + "\n"
+    return add
+
+
+LANGUAGES: dict[str, Language] = {
+    # eval_cpp.py: g++ <file> -o <binary> -std=c++17, then the binary; 15 s each
+    "cpp": Language("cpp", "C++", "program.cpp", ("./program",), 15.0, ("g++",), _by_exit,
+                    compile=("g++", "program.cpp", "-o", "program", "-std=c++17"),
+                    sentinel=_before_last_brace('    __builtin_puts("{token}");\n'), debian="g++"),
+    # eval_java.py: javac -encoding UTF8 -d <dir> <file> (CLASSPATH: javatuples), java -ea -cp <dir>:<jar> Problem
+    "java": Language("java", "Java", "Problem.java", ("java", "-ea", "-cp", "build:{jar}", "Problem"), 15.0,
+                     ("javac", "java"), _by_exit, compile=("javac", "-encoding", "UTF8", "-d", "build", "Problem.java"),
+                     sentinel=_java_sentinel, env={"CLASSPATH": "{jar}"}, needs_javatuples=True,
+                     debian="default-jdk-headless libjavatuples-java"),
+    # eval_javascript.py: node <file>, 5 s
+    "js": Language("js", "JavaScript", "program.js", ("node", "program.js"), 5.0, ("node",), _node(False),
+                   sentinel=_append('console.log("{token}");'), debian="nodejs"),
+    # eval_ts.py: tsc --target esnext <file> (15 s; failing or timing out: SyntaxError), node <file>.js as js, 15 s
+    "ts": Language("ts", "TypeScript", "program.ts", ("node", "program.js"), 15.0, ("tsc", "node"), _node(True),
+                   compile=("tsc", "--target", "esnext", "program.ts"),
+                   sentinel=_append('console.log("{token}");'), debian="node-typescript"),
+    # eval_sh.py: bash <file>, 15 s
+    "sh": Language("sh", "Bash", "program.sh", ("bash", "program.sh"), 15.0, ("bash",), _sh,
+                   sentinel=_append('echo "{token}"'), debian="bash"),
+    # eval_php.py: php <file>, 15 s
+    "php": Language("php", "PHP", "program.php", ("php", "program.php"), 15.0, ("php",), _php,
+                    sentinel=_append('echo "{token}\\n";'), debian="php-cli"),
+    # eval_rust.py: rustc <file> -o <binary> (15 s; a timeout there is a Timeout), the binary, 5 s
+    "rs": Language("rs", "Rust", "program.rs", ("./program",), 5.0, ("rustc",), _by_exit,
+                   compile=("rustc", "program.rs", "-o", "program"), compile_timeout_status=TIMEOUT,
+                   sentinel=_before_last_brace('    println!("{token}");\n'), debian="rustc"),
+    # eval_go.py: go test <file>_test.go, 30 s in all. A test calling os.Exit(0) fails in go test itself.
+    "go": Language("go", "Go", "program_test.go", ("go", "test", "program_test.go"), 30.0, ("go",), _go,
+                   ran_tests=_go_ran,
+                   env={"GOCACHE": "{work}/.gocache", "GOPATH": "{work}/.gopath", "GO111MODULE": "off",
+                        "GOFLAGS": "-count=1", "CGO_ENABLED": "0"}, debian="golang-go"),
+    # eval_lua.py: lua <file>, 15 s
+    "lua": Language("lua", "Lua", "program.lua", ("lua", "program.lua"), 15.0, ("lua",), _by_exit,
+                    sentinel=_lua_sentinel, debian="lua5.3 lua-unit"),
+    # eval_ruby.py: ruby <file>, 5 s. test-unit runs the tests at exit: its summary line is the token.
+    "rb": Language("rb", "Ruby", "program.rb", ("ruby", "program.rb"), 5.0, ("ruby",), _rb, ran_tests=_rb_ran,
+                   debian="ruby ruby-test-unit"),
+    # eval_pl.py: perl <file>, 15 s
+    "pl": Language("pl", "Perl", "program.pl", ("perl", "program.pl"), 15.0, ("perl",), _pl,
+                   sentinel=_append('print "{token}\\n";'), debian="perl libtest-deep-perl"),
+}
+# The other languages of the files: MultiPL-E runs them, this harness does not yet.
+PLANNED = ("cs", "d", "elixir", "hs", "jl", "ml", "r", "rkt", "scala", "swift")
+
+
+def javatuples_jar() -> str | None:
+    env = os.environ.get("WIZARDCODER_JAVATUPLES_JAR")
+    if env:
+        return env if os.path.isfile(env) else None
+    return next((p for p in JAVATUPLES if os.path.isfile(p)), None)
+
+
+def missing_toolchain(lang: Language) -> str | None:
+    """Why ``lang`` cannot run on this machine (one line), or None when it can."""
+    absent = [t for t in lang.tools if shutil.which(t, path="/usr/local/bin:/usr/bin:/bin") is None]
+    if absent:
+        return (f"{lang.title} needs {', '.join(absent)}, not found in /usr/local/bin, /usr/bin or /bin "
+                f"(the sandbox sees only those; Debian: apt-get install {lang.debian})")
+    if lang.needs_javatuples and javatuples_jar() is None:
+        return (f"{lang.title} needs the javatuples jar (Debian: apt-get install libjavatuples-java; or set "
+                f"WIZARDCODER_JAVATUPLES_JAR to javatuples-1.2.jar outside $HOME)")
+    return None
+
+
+def cut_at_stop(completion: str, stop_tokens: list[str] | tuple[str, ...]) -> str:
+    """The completion up to its first stop token, as MultiPL-E's generation leaves it."""
+    end = min((i for i in (completion.find(s) for s in stop_tokens if s) if i >= 0), default=len(completion))
+    return completion[:end]
+
+
+# Every language of MultiPL-E's files: its name in prompts, and the fence tags its code may carry.
+NAMES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "cpp": ("C++", ("cpp", "c++", "cc", "cxx")), "cs": ("C#", ("csharp", "cs", "c#")), "d": ("D", ("d",)),
+    "elixir": ("Elixir", ("elixir", "ex")), "go": ("Go", ("go", "golang")), "hs": ("Haskell", ("haskell", "hs")),
+    "java": ("Java", ("java",)), "jl": ("Julia", ("julia", "jl")), "js": ("JavaScript", ("javascript", "js", "node")),
+    "lua": ("Lua", ("lua",)), "ml": ("OCaml", ("ocaml", "ml")), "php": ("PHP", ("php",)), "pl": ("Perl", ("perl", "pl")),
+    "r": ("R", ("r",)), "rb": ("Ruby", ("ruby", "rb")), "rkt": ("Racket", ("racket", "rkt", "scheme")),
+    "rs": ("Rust", ("rust", "rs")), "scala": ("Scala", ("scala",)), "sh": ("Bash", ("bash", "sh", "shell", "zsh")),
+    "swift": ("Swift", ("swift",)), "ts": ("TypeScript", ("typescript", "ts")),
+}
+
+
+def instruction(task: Task) -> str:
+    """The card's evaluation instruction for a MultiPL-E task: WizardCoder's own HumanEval/MBPP prefix
+    ("Create a Python script for this problem:", nlpxucan/WizardLM WizardCoder/src/humaneval_gen.py)
+    with the task's language; the authors published no MultiPL-E prompt, so this is that prefix carried
+    over, as other harnesses that evaluate WizardCoder-style models on MultiPL-E do."""
+    return f"Create a {NAMES.get(task.language, (task.language,))[0]} script for this problem:\n{task.prompt}"
+
+
+def response_to_completion(task: Task, response: str) -> str:
+    """What an answer adds to the prompt (cut at the first stop token, as MultiPL-E cuts completions).
+
+    An instruct answer's first fenced block of the task's language (or untagged) holds the whole
+    function: the completion is what follows the prompt's last line (the signature, compared without
+    whitespace) in it, so that
+    prompt + completion + tests is one program again. Without the signature the block itself is
+    taken; an answer without a fence is taken as a completion (a base model's, ``raw`` prompting).
+    """
+    tags = {"", *NAMES.get(task.language, ("", ()))[1]}
+    block = next((m.group(2) for m in FENCE.finditer(response) if m.group(1).lower() in tags), None)
+    if block is None:
+        return cut_at_stop(response, task.stop_tokens)
+    signature = next(("".join(line.split()) for line in reversed(task.prompt.splitlines()) if line.strip()), "")
+    lines = block.splitlines(keepends=True)  # the signature found whatever its spacing: "f(x){" = "f(x) {"
+    at = next((i for i, line in enumerate(lines) if signature and "".join(line.split()) == signature), None)
+    body = "".join(lines[at + 1:]) if at is not None else block
+    return cut_at_stop(body, task.stop_tokens)
+
+
+def build_program(task: Task, kind: str, text: str) -> str:
+    """The program a samples row stands for (without the tests): ``completion`` rows are cut at the
+    first stop token and appended to the prompt; ``response`` rows become a completion first
+    (``response_to_completion``); ``solution`` rows are prompt + completion already."""
+    if kind == "completion":
+        return task.prompt + cut_at_stop(text, task.stop_tokens)
+    if kind == "response":
+        return task.prompt + response_to_completion(task, text)
+    if kind == "solution":
+        return text
+    raise WizardCoderError(f"unknown samples field {kind!r}")
+
+
+def check_multiple(sandbox: Sandbox, task: Task, program: str) -> Verdict:
+    """Compile (where the language has a step) and run ``program`` + the task's tests."""
+    lang = LANGUAGES[task.language]
+    jar = (javatuples_jar() or "") if lang.needs_javatuples else ""
+    token = "wizardcoder-tests-done-" + secrets.token_hex(8)
+    tests = task.tests[0]
+    marked = lang.sentinel(tests, token) if lang.sentinel else None
+    source = program + "\n" + (marked if marked is not None else tests)
+    def fill(text: str) -> str:  # "{work}" stays: the runner puts the job's directory there
+        return text.replace("{jar}", jar)
+
+    limits = {"RLIMIT_STACK": STACK_BYTES}
+    env = {k: fill(v) for k, v in lang.env.items()}
+    steps: list[dict[str, Any]] = []
+    if lang.compile:
+        steps.append({"name": "compile", "argv": [fill(a) for a in lang.compile], "timeout": lang.compile_timeout,
+                      "env": env, "rlimits": limits})
+    steps.append({"name": "run", "argv": [fill(a) for a in lang.run], "timeout": lang.run_timeout, "env": env,
+                  "rlimits": limits})
+    records: list[dict] = []
+
+    def on_record(rec: dict) -> float | None:
+        records.append(rec)
+        return None if rec.get("k") == "end" else lang.run_timeout + 5.0
+
+    wall = sum(s["timeout"] for s in steps) + 10.0
+    ex = sandbox.execute({"mode": "exec", "files": {lang.filename: source}, "steps": steps},
+                         first_wait=wall, wall_timeout=wall, on_record=on_record,
+                         rlimits={"RLIMIT_STACK": STACK_BYTES})
+    verdict = Verdict(base_status=ERROR, n_tests=1, seconds=ex.seconds)
+    by_name = {r.get("name"): r for r in records if r.get("k") == "step"}
+    build, run = by_name.get("compile"), by_name.get("run")
+    if build is not None and (build.get("timeout") or build.get("exit") != 0):
+        verdict.failed_phase = "compile"
+        verdict.base_status = lang.compile_timeout_status if build.get("timeout") else ERROR
+        verdict.error = _short(f"compile {'timed out' if build.get('timeout') else 'failed'}: " + _output(build))
+        return verdict
+    if run is None:
+        verdict.error = _short(f"the sandbox ended the job before the program ran: {ex.output[:300]!r}")
+        return verdict
+    verdict.failed_phase = "base"
+    status = lang.rule(run)
+    finished = token in _stdout(run) if marked is not None else lang.ran_tests is None or lang.ran_tests(run)
+    if status == PASS and not finished:
+        verdict.base_status = FAIL
+        verdict.error = "exited (status 0) before its tests ended (MultiPL-E's own evaluator counts it as passed)"
+    elif status == PASS:
+        verdict.base_status, verdict.failed_phase, verdict.n_passed = PASS, None, 1
+    else:
+        verdict.base_status = status
+        if run.get("timeout"):
+            why = f"time limit exceeded ({lang.run_timeout:g} s)"
+        else:
+            why = f"signal {run['signal']}" if run.get("signal") else f"exit status {run.get('exit')}"
+        verdict.error = _short(f"{why}: {_output(run)}")
+    return verdict
+
+
+def _output(step: dict) -> str:
+    """What a failed step said: its stderr first (compilers, assertions), then its stdout."""
+    parts = []
+    for head, tail in ((step.get("err"), step.get("err_tail")), (step.get("out"), step.get("tail"))):
+        if head or tail:
+            parts.append(str(head or "") + ("\n[...]\n" + str(tail) if tail else ""))
+    return "\n".join(p.strip() for p in parts) or str(step.get("error") or "")
+
+
+def _short(text: str, n: int = 500) -> str:
+    text = text.strip()
+    return text if len(text) <= n else text[: n - 3] + "..."
