@@ -77,6 +77,12 @@ def test_unsupported_uses_get_one_line_errors(tmp_path: Path) -> None:
     absent = dataclasses.replace(LANGUAGES["cpp"], tools=("no-such-compiler",), debian="some-package")
     why = missing_toolchain(absent)
     assert why is not None and "no-such-compiler" in why and "apt-get install some-package" in why
+    swift = tmp_path / "swift.jsonl"
+    swift.write_text(json.dumps({"task_id": "HumanEval_23_strlen", "completion": "    return string.count\n"}) + "\n")
+    if missing_toolchain(LANGUAGES["swift"]) is not None:  # these machines: say so in one line
+        with pytest.raises(WizardCoderError, match=r"humaneval-swift: Swift needs swiftc, not found .* swift.org"):
+            evaluate("humaneval-swift", samples=swift, output=str(tmp_path / "o3"), partial=True)
+        assert not (tmp_path / "o3").exists()
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"task_id": "HumanEval_23_strlen", "completion": 5}) + "\n")
     with pytest.raises(WizardCoderError, match=r"bad.jsonl:1: field 'completion': expected a string"):
@@ -172,6 +178,10 @@ def test_eval_command_scores_a_samples_file_by_the_bigcode_name(tmp_path: Path) 
     assert report.returncode == 0, report.stderr
     assert "MultiPL-E HumanEval" in report.stdout and "js" in report.stdout and "100.0" in report.stdout
     assert "model card" not in report.stdout  # no Python benchmark given: no card table
+    prompts = subprocess.run([*WC, "prompts", "-b", "multiple-java"], capture_output=True, text=True, timeout=120)
+    first = json.loads(prompts.stdout.splitlines()[0])
+    assert first["task_id"] == "HumanEval_0_has_close_elements"
+    assert first["instruction"].startswith("Create a Java script for this problem:\nimport java.util.*;")
 
 
 # -- the exec mode's containment, with hostile programs in C++, JavaScript and Bash -----------------------

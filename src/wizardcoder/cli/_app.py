@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from wizardcoder.harness.datasets import BENCHMARKS
+from wizardcoder.harness.datasets import ALIASES, BENCHMARKS
 
 app = typer.Typer(
     name="wizardcoder",
@@ -26,7 +26,7 @@ out_console = Console()
 err_console = Console(stderr=True)
 
 
-Benchmark = Enum("Benchmark", {name: name for name in BENCHMARKS}, type=str)  # type: ignore[misc]  # the registry's
+Benchmark = Enum("Benchmark", {name: name for name in (*BENCHMARKS, *ALIASES)}, type=str)  # type: ignore[misc]  # the registry's
 class Isolation(str, Enum):
     auto = "auto"
     strict = "strict"

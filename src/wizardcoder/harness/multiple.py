@@ -6,12 +6,14 @@ the completion cut at the first of the file's stop tokens. It runs in the sandbo
 the job's isolation): a compile step where the language has one, then the run, with MultiPL-E's
 commands, flags and timeouts (its per-language ``eval_<lang>.py``; docs/design/multipl-e-notes.md).
 
-Verdicts, mapped from MultiPL-E's statuses: a failed (or timed-out) compile step, or the
-language's syntax-error text in the run's output, is ``error`` (its SyntaxError); a run that times
-out is ``timeout``; a run that exits non-zero (an assertion, an exception, a signal) is ``fail``;
-exit 0 is ``pass``. One deliberate difference: MultiPL-E passes any program that exits 0, also one
-that exits before its tests have run (``exit(0)`` in the function); here the tests print a random
-token as their last act and a run whose output lacks it fails ("exited before its tests ended").
+Verdicts, mapped from MultiPL-E's statuses (``Language.rule``, one per ``eval_<lang>.py``): a failed
+(or timed-out, but for Rust) compile step, or the language's syntax-error text in the run's output,
+is ``error`` (its SyntaxError); a run that times out is ``timeout`` (PHP: ``fail``); a run that
+exits non-zero (an assertion, an exception, a signal) is ``fail``; exit 0 is ``pass``. One
+deliberate difference: MultiPL-E passes any program that exits 0, also one that exits before its
+tests have run (``exit(0)`` in the function); here the tests print a random token as their last
+act and a run whose output lacks it fails ("exited before its tests ended"; Ruby and Go: their
+test runner's own summary says whether the tests ran).
 A program could forge the token only by reading its own source or binary: not a pass a model
 earns by accident. Invariants: the verdict depends on the exit status, the output and the token
 only, never on anything the program can write elsewhere; build products stay in the job's
@@ -56,7 +58,15 @@ class Language:
     ran_tests: Callable[[dict], bool] | None = None  # without a token: did the test runner finish?
     env: dict[str, str] = field(default_factory=dict)
     needs_javatuples: bool = False
+    # The compile step gets more room than a sample (a compiler is trusted code working on untrusted
+    # input): address space and processes (javac, rustc and go run dozens of threads). The run step
+    # gets the sandbox's sample limits, or ``run_memory_bytes`` where a runtime reserves more address
+    # space than it uses (the sandbox's memory cgroup still bounds what it touches).
+    compile_memory_bytes: int = 8 << 30
+    compile_processes: int = 256
+    run_memory_bytes: int | None = None
     debian: str = ""  # the Debian packages that provide the tools (for the one-line error)
+    elsewhere: str = ""  # where the tools come from when Debian has no package
 
 
 def _stdout(rec: dict) -> str:
@@ -215,12 +225,18 @@ LANGUAGES: dict[str, Language] = {
     # eval_ruby.py: ruby <file>, 5 s. test-unit runs the tests at exit: its summary line is the token.
     "rb": Language("rb", "Ruby", "program.rb", ("ruby", "program.rb"), 5.0, ("ruby",), _rb, ran_tests=_rb_ran,
                    debian="ruby ruby-test-unit"),
+    # eval_swift.py: swiftc <file> -o <binary> (45 s; a timeout there is a Timeout), the binary, 5 s. Untested
+    # here: no machine of ours has swiftc (Debian does not package Swift).
+    "swift": Language("swift", "Swift", "program.swift", ("./program",), 5.0, ("swiftc",), _by_exit,
+                      compile=("swiftc", "program.swift", "-o", "program"), compile_timeout=45.0,
+                      compile_timeout_status=TIMEOUT, sentinel=_append('print("{token}")'),
+                      elsewhere="Debian has no Swift package (its 'swift' is OpenStack's): a swift.org toolchain "
+                                "installed under /usr"),
     # eval_pl.py: perl <file>, 15 s
     "pl": Language("pl", "Perl", "program.pl", ("perl", "program.pl"), 15.0, ("perl",), _pl,
                    sentinel=_append('print "{token}\\n";'), debian="perl libtest-deep-perl"),
 }
-# The other languages of the files: MultiPL-E runs them, this harness does not yet.
-PLANNED = ("cs", "d", "elixir", "hs", "jl", "ml", "r", "rkt", "scala", "swift")
+# The other languages of the files (cs d elixir hs jl ml r rkt scala) load but do not run yet.
 
 
 def javatuples_jar() -> str | None:
@@ -234,8 +250,9 @@ def missing_toolchain(lang: Language) -> str | None:
     """Why ``lang`` cannot run on this machine (one line), or None when it can."""
     absent = [t for t in lang.tools if shutil.which(t, path="/usr/local/bin:/usr/bin:/bin") is None]
     if absent:
+        where = f"Debian: apt-get install {lang.debian}" if lang.debian else lang.elsewhere
         return (f"{lang.title} needs {', '.join(absent)}, not found in /usr/local/bin, /usr/bin or /bin "
-                f"(the sandbox sees only those; Debian: apt-get install {lang.debian})")
+                f"(the sandbox sees only those; {where})")
     if lang.needs_javatuples and javatuples_jar() is None:
         return (f"{lang.title} needs the javatuples jar (Debian: apt-get install libjavatuples-java; or set "
                 f"WIZARDCODER_JAVATUPLES_JAR to javatuples-1.2.jar outside $HOME)")
@@ -273,8 +290,7 @@ def response_to_completion(task: Task, response: str) -> str:
 
     An instruct answer's first fenced block of the task's language (or untagged) holds the whole
     function: the completion is what follows the prompt's last line (the signature, compared without
-    whitespace) in it, so that
-    prompt + completion + tests is one program again. Without the signature the block itself is
+    whitespace) in it, so that prompt + completion + tests is one program again. Without the signature the block itself is
     taken; an answer without a fence is taken as a completion (a base model's, ``raw`` prompting).
     """
     tags = {"", *NAMES.get(task.language, ("", ()))[1]}
@@ -309,17 +325,25 @@ def check_multiple(sandbox: Sandbox, task: Task, program: str) -> Verdict:
     tests = task.tests[0]
     marked = lang.sentinel(tests, token) if lang.sentinel else None
     source = program + "\n" + (marked if marked is not None else tests)
+
     def fill(text: str) -> str:  # "{work}" stays: the runner puts the job's directory there
         return text.replace("{jar}", jar)
 
-    limits = {"RLIMIT_STACK": STACK_BYTES}
+    sample = sandbox.limits
+    run_memory = lang.run_memory_bytes or sample.memory_bytes
+    # the job's limits are the most any step gets (a step can only lower its own); the run step
+    # lowers them to a sample's again
+    job_memory = max(run_memory, lang.compile_memory_bytes if lang.compile else 0)
+    job_processes = max(sample.processes, lang.compile_processes if lang.compile else 0)
+    run_limits = {"RLIMIT_STACK": STACK_BYTES, "RLIMIT_AS": run_memory, "RLIMIT_DATA": run_memory,
+                  "RLIMIT_NPROC": sample.processes}
     env = {k: fill(v) for k, v in lang.env.items()}
     steps: list[dict[str, Any]] = []
     if lang.compile:
         steps.append({"name": "compile", "argv": [fill(a) for a in lang.compile], "timeout": lang.compile_timeout,
-                      "env": env, "rlimits": limits})
+                      "env": env, "rlimits": {"RLIMIT_STACK": STACK_BYTES}})
     steps.append({"name": "run", "argv": [fill(a) for a in lang.run], "timeout": lang.run_timeout, "env": env,
-                  "rlimits": limits})
+                  "rlimits": run_limits})
     records: list[dict] = []
 
     def on_record(rec: dict) -> float | None:
@@ -328,8 +352,8 @@ def check_multiple(sandbox: Sandbox, task: Task, program: str) -> Verdict:
 
     wall = sum(s["timeout"] for s in steps) + 10.0
     ex = sandbox.execute({"mode": "exec", "files": {lang.filename: source}, "steps": steps},
-                         first_wait=wall, wall_timeout=wall, on_record=on_record,
-                         rlimits={"RLIMIT_STACK": STACK_BYTES})
+                         first_wait=wall, wall_timeout=wall, on_record=on_record, memory_bytes=job_memory,
+                         rlimits={"RLIMIT_STACK": STACK_BYTES, "RLIMIT_NPROC": job_processes})
     verdict = Verdict(base_status=ERROR, n_tests=1, seconds=ex.seconds)
     by_name = {r.get("name"): r for r in records if r.get("k") == "step"}
     build, run = by_name.get("compile"), by_name.get("run")
