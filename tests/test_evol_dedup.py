@@ -8,7 +8,7 @@ import pytest
 
 from conftest import BENCH_DATA, CODE_ALPACA
 from wizardcoder.errors import WizardCoderError
-from wizardcoder.evol.decontam import Decontaminator, decontaminate
+from wizardcoder.evol.decontam import BENCHMARKS, MULTIPLE, Decontaminator, decontaminate, parse_benchmark_paths
 from wizardcoder.evol.dedup import Removed, dedup
 from wizardcoder.harness.datasets import load_dataset
 
@@ -191,6 +191,33 @@ def test_unrelated_code_alpaca_rows_are_clean(decon):
     rows = json.loads((CODE_ALPACA).read_text())[:100]
     kept, found = decontaminate(rows, decon)
     assert found == [] and kept == list(range(100))
+
+
+def test_multiple_prompts_are_found_but_not_their_frame() -> None:
+    """MultiPL-E's prompts (licence: not training data) are in evolve's default set; the imports and class
+    header every Java prompt shares are not task content and must not drop every Java row."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WIZARDCODER_DATA_DIR", str(BENCH_DATA))
+        decon = Decontaminator.from_benchmarks(BENCHMARKS + MULTIPLE)
+        java = load_dataset("humaneval-java").tasks
+        rust = load_dataset("mbpp-rs").tasks
+    assert len(MULTIPLE) == 42 and decon.benchmarks[4:] == list(MULTIPLE)
+    frame = java["HumanEval_0_has_close_elements"].prompt.split("class Problem {")[0]
+    assert frame.count("import") == 7
+    own = frame + "class Problem {\n    public static long twice(long x) {\n        return 2 * x;\n    }\n}\n"
+    assert decon.check(row("j", "Write a Java method that doubles a number.", "", own)) is None
+    hit = decon.check(row("k", "Translate this:", "", java["HumanEval_105_by_length"].prompt))
+    assert hit is not None and (hit.benchmark, hit.task_id, hit.source) == ("humaneval-java", "HumanEval_105_by_length",
+                                                                            "prompt")
+    signature = rust["mbpp_3_is_not_prime"].prompt.strip().splitlines()
+    hit = decon.check(row("r", "Complete:", "", "\n".join(signature)))
+    assert hit is not None and hit.benchmark in ("mbpp-rs", "mbpp", "mbpp+")
+    rows = json.loads(CODE_ALPACA.read_text())[:100]
+    assert decontaminate(rows, decon)[1] == []
+    assert parse_benchmark_paths(["multiple-java=x.jsonl", "mbpp-rs=y.jsonl"]) == {"humaneval-java": "x.jsonl",
+                                                                                  "mbpp-rs": "y.jsonl"}
+    with pytest.raises(WizardCoderError, match="humaneval-java, mbpp-cpp"):
+        parse_benchmark_paths(["cobol=z.jsonl"])
 
 
 def test_lineage_rows_are_not_near_duplicates_of_each_other() -> None:

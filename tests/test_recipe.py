@@ -93,7 +93,7 @@ def test_sections_are_the_settings_objects(tmp_path: Path) -> None:
     assert r.teacher.model == "fake" and (r.teacher.temperature, r.teacher.top_p, r.teacher.retries) == (1.0, 0.95, 6)
     assert r.evolve.rounds == 2 and r.evolve.methods == (("constraints", 1.0), ("uncommon", 2.0))
     assert "leak" not in r.evolve.filters.rules and r.evolve.filters.min_instruction_words == 2
-    assert r.evolve_job == {"decontaminate": False, "limit": 4}
+    assert r.evolve_job == {"decontaminate": False, "limit": 4, "decontam_multiple": True}  # newer settings travel
     arm = r.arms[1]
     assert arm.train is not None and arm.train.max_steps == 2 and arm.train.learning_rate == 2e-5  # the paper's default
     assert r.eval.benchmarks == ("humaneval",) and r.eval.limit == 3
@@ -116,6 +116,22 @@ def test_changing_an_arms_learning_rate_changes_only_its_train_and_eval(tmp_path
     c = {s.name: s.fingerprint for s in build(load(_write(tmp_path, three.replace("rounds: 1", "rounds: 2"), "r3.yaml")))}
     assert {k for k in a if a[k] != c[k]} == {"evolve", "train-evolved", "train-other", "eval-evolved-humaneval",
                                               "eval-other-humaneval"}
+
+
+def test_a_newer_evolve_default_changes_the_evolve_stage_and_set_back_keeps_it(tmp_path: Path) -> None:
+    """MultiPL-E's prompts joined evolve's decontamination set after recipes had run: a recipe that sets
+    ``decontam_multiple: false`` keeps the fingerprints it had (and its run gets False, not the new
+    default); one that leaves it out gets new data, so its evolve stage and what follows run again."""
+    def stages(text: str, name: str) -> dict[str, str]:
+        return {s.name: s.fingerprint for s in build(load(_write(tmp_path, text, name)))}
+
+    off = BASE.replace("evolve:\n", "evolve:\n  decontam_multiple: false\n")
+    assert off != BASE
+    now, old = stages(BASE, "now.yaml"), stages(off, "off.yaml")
+    assert load(_write(tmp_path, off, "off.yaml")).evolve_job["decontam_multiple"] is False
+    assert {k for k in now if now[k] != old[k]} == {"evolve", "train-evolved", "eval-evolved-humaneval"}
+    evolve = next(s for s in build(load(_write(tmp_path, off, "off.yaml"))) if s.name == "evolve")
+    assert "decontam_multiple" not in evolve.settings  # what the stage recorded before the setting existed
 
 
 def test_humaneval_plus_takes_humanevals_answers_as_an_input(tmp_path: Path) -> None:

@@ -107,6 +107,10 @@ class EvolveJob:
                                             "as near-duplicates (--no-dedup: keep them).")
     decontaminate: bool = setting(True, "--decontaminate/--no-decontam", panel=DATA, help="Remove rows that share "
                                   "a word n-gram with HumanEval(+) or MBPP(+) prompts and solutions.")
+    decontam_multiple: bool = setting(True, "--decontam-multiple/--no-decontam-multiple", panel=DATA, since="0.2",
+                                      before=False, help="Also remove rows that share a word n-gram with a MultiPL-E "
+                                      "prompt (HumanEval and MBPP in 21 other languages; not to be trained on). "
+                                      "The files come as for eval: data directory, cache, or download.")
     decontam_ngram: int = setting(10, ge=3, integer=True, panel=DATA, help="Word n-gram shared with a benchmark "
                                   "prompt or solution that removes a row.")
     benchmark_paths: dict[str, str] = setting(None, cli=False, default_factory=dict)

@@ -14,15 +14,20 @@ seed does not matter.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from wizardcoder.errors import WizardCoderError
-from wizardcoder.harness.datasets import load_dataset
+from wizardcoder.harness.datasets import BENCHMARKS as HARNESS_BENCHMARKS
+from wizardcoder.harness.datasets import canonical_name, load_dataset
+from wizardcoder.paths import cache_dir
 
 BENCHMARKS = ("humaneval", "humaneval+", "mbpp", "mbpp+")
+# MultiPL-E's prompt files (HumanEval and MBPP in 21 other languages): its licence forbids training on them.
+MULTIPLE = tuple(name for name, spec in HARNESS_BENCHMARKS.items() if spec.kind == "multiple")
 FIELDS = ("instruction", "input", "output")
 
 
@@ -31,8 +36,10 @@ def parse_benchmark_paths(specs: Iterable[str] | None) -> dict[str, str]:
     out = {}
     for spec in specs or []:
         name, sep, path = spec.partition("=")
-        if not sep or name not in BENCHMARKS:
-            raise WizardCoderError(f"--benchmark-path {spec}: expected NAME=FILE with NAME one of {', '.join(BENCHMARKS)}")
+        name = canonical_name(name)
+        if not sep or name not in BENCHMARKS + MULTIPLE:
+            raise WizardCoderError(f"--benchmark-path {spec}: expected NAME=FILE with NAME one of "
+                                   f"{', '.join(BENCHMARKS)} or a MultiPL-E benchmark (humaneval-java, mbpp-cpp...)")
         out[name] = path
     return out
 _WORD = re.compile(r"\w+")
@@ -40,6 +47,17 @@ _WORD = re.compile(r"\w+")
 # no longer flagged all matched only array swaps (`arr[j], arr[j+1] = arr[j+1], arr[j]`, `temp = arr[i]`)
 # or runs such as "1 2 3 ... 10", "1 4 9 ... 100", "a b c ... j"; every benchmark task keeps n-grams.
 MIN_WORDS = 3
+
+
+_BUILT: dict[tuple, Decontaminator] = {}
+
+
+def _stat(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
 
 
 @dataclass
@@ -74,12 +92,26 @@ def informative(gram: str) -> int:
 class Decontaminator:
     """An index of benchmark n-grams, and the check of one row against it."""
 
-    def __init__(self, texts: Iterable[tuple[str, str, str, str]], n: int = 10, *, min_words: int = MIN_WORDS) -> None:
+    def __init__(self, texts: Iterable[tuple[str, str, str, str]], n: int = 10, *, min_words: int = MIN_WORDS,
+                 boilerplate: Iterable[str] = ()) -> None:
         """``texts``: ``(benchmark, task_id, source, text)``; an n-gram seen twice keeps its first owner.
 
         Benchmark n-grams with fewer than ``min_words`` distinct informative words (at most ``n``) are
-        not indexed (see :func:`informative`); 0 indexes every n-gram.
+        not indexed (see :func:`informative`); 0 indexes every n-gram. In the ``boilerplate`` benchmarks
+        an n-gram found in two tasks or more is the file's frame, not a task (MultiPL-E's Java prompts
+        all begin with the same seven imports and ``class Problem {``): it is not indexed either, or
+        every Java row would be dropped.
         """
+        texts = list(texts)
+        frame = set(boilerplate)
+        if frame:
+            owners: dict[int, str] = {}
+            for benchmark, task_id, _source, text in texts:
+                if benchmark in frame:
+                    for gram in set(word_ngrams(words(text), n)):
+                        key = hash((benchmark, gram))
+                        owners[key] = "" if owners.get(key, task_id) != task_id else task_id
+            shared = {key for key, owner in owners.items() if not owner}
         if n < 1:
             raise WizardCoderError(f"decontamination n-gram size must be >= 1, got {n}")
         self.n = n
@@ -94,11 +126,12 @@ class Decontaminator:
                 self.benchmarks.append(benchmark)
             tasks.add((benchmark, task_id))
             owner = (benchmark, task_id, source)
+            framed = benchmark in frame
             for gram in word_ngrams(words(text), n):
                 key = hash(gram)
                 if key in self._index or key in skipped:
                     continue
-                if informative(gram) < least:
+                if informative(gram) < least or (framed and hash((benchmark, gram)) in shared):
                     skipped.add(key)
                 else:
                     self._index[key] = owner
@@ -114,8 +147,14 @@ class Decontaminator:
         *,
         min_words: int = MIN_WORDS,
     ) -> Decontaminator:
-        """Index the prompts and reference solutions of ``benchmarks`` (files found as for evaluation)."""
+        """Index the prompts and reference solutions of ``benchmarks`` (files found as for evaluation;
+        MultiPL-E's have prompts only, their frame left out). Kept for the process: the index of all 46
+        files takes ~3 s to build, and the named files are md5-pinned (given paths count by size and mtime)."""
         paths = paths or {}
+        stamp = tuple(sorted((k, v, *_stat(v)) for k, v in paths.items()))
+        key = (tuple(benchmarks), n, min_words, stamp, os.environ.get("WIZARDCODER_DATA_DIR"), str(cache_dir()))
+        if (hit := _BUILT.get(key)) is not None:
+            return hit
         texts: list[tuple[str, str, str, str]] = []
         for name in benchmarks:
             try:
@@ -124,8 +163,12 @@ class Decontaminator:
                 raise WizardCoderError(f"decontamination against {name}: {exc}") from None
             for task in dataset.tasks.values():
                 texts.append((name, task.task_id, "prompt", task.prompt))
-                texts.append((name, task.task_id, "solution", task.canonical))
-        return cls(texts, n, min_words=min_words)
+                if task.canonical:
+                    texts.append((name, task.task_id, "solution", task.canonical))
+        built = cls(texts, n, min_words=min_words, boilerplate=[b for b in benchmarks if b in MULTIPLE])
+        _BUILT.clear()  # one index kept: they are large
+        _BUILT[key] = built
+        return built
 
     @property
     def ngrams(self) -> int:

@@ -177,13 +177,14 @@ def run_evolve(job: EvolveJob, console: Console | None = None) -> EvolveResult:
 
 
 def _run_evolve(job: EvolveJob, console: Console | None, seeds_read: SeedFile | None) -> EvolveResult:
-    from wizardcoder.evol.decontam import Decontaminator
+    from wizardcoder.evol.decontam import BENCHMARKS, MULTIPLE, Decontaminator
 
     _check_dir(job)
     decon = None
     if job.decontaminate:  # before any teacher call: a missing benchmark file should not cost a run
         try:
-            decon = Decontaminator.from_benchmarks(n=job.decontam_ngram, paths=job.benchmark_paths)
+            decon = Decontaminator.from_benchmarks(BENCHMARKS + (MULTIPLE if job.decontam_multiple else ()),
+                                                   n=job.decontam_ngram, paths=job.benchmark_paths)
         except WizardCoderError as exc:
             raise WizardCoderError(f"{exc} (evolve: --benchmark-path NAME=FILE, or --no-decontam)") from None
     ref = job.teacher.resolve()  # an unknown teacher fails here; loading it waits until the seeds are checked

@@ -51,9 +51,13 @@ class Verdict:
     n_passed: int = 0
     n_tests: int = 0
     seconds: float = 0.0
+    steps: dict[str, float] | None = None  # MultiPL-E: seconds of each step (compile, run); not in Python rows
 
     def row(self) -> dict[str, Any]:
-        return {**asdict(self), "seconds": round(self.seconds, 4)}
+        row = {**asdict(self), "seconds": round(self.seconds, 4)}
+        if self.steps is None:
+            del row["steps"]
+        return row
 
 
 class _Failure(NamedTuple):

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import Progress
@@ -36,6 +36,9 @@ from wizardcoder.jsonl import atomic_write_json, atomic_write_jsonl, read_json, 
 from wizardcoder.progress import make_progress
 from wizardcoder.sandbox.sandbox import Limits, Sandbox
 from wizardcoder.settings import check_choice, check_number, setting
+
+if TYPE_CHECKING:
+    from wizardcoder.harness.multiple import Prepared
 
 RESULTS, SUMMARY, MANIFEST = "results.jsonl", "summary.json", "run.json"
 
@@ -233,7 +236,17 @@ def _evaluate(cfg: EvalConfig, console: Console, show_progress: bool, dataset: D
     if finishes := Counter(s.finish_reason for s in samples if s.finish_reason):
         extra["finish_reasons"] = dict(finishes)  # how the answers ended: length, repetition, stop
 
-    with Sandbox(cfg.limits) as sandbox, make_progress(console, show_progress) as progress, _abort_on_sigint(sandbox):
+    prepared = None
+    if dataset.spec.kind == "multiple" and pending:
+        from wizardcoder.harness.multiple import LANGUAGES, prepare
+
+        prepared = prepare(LANGUAGES[next(iter(dataset.tasks.values())).language],
+                           log=console.print if show_progress else None)
+        if prepared.note:
+            extra["prepared"] = prepared.note
+    share = prepared.share if prepared is not None else ()
+    with Sandbox(cfg.limits, share=share) as sandbox, make_progress(console, show_progress) as progress, \
+            _abort_on_sigint(sandbox):
         extra["sandbox"] = {"isolation": cfg.limits.isolation, **sandbox.ensure_started()}
         missing = [k for k, v in extra["sandbox"].items() if v is False]
         if missing and show_progress:
@@ -248,7 +261,7 @@ def _evaluate(cfg: EvalConfig, console: Console, show_progress: bool, dataset: D
                 )
                 progress.update(bar, note=f"{computed} computed, {len(needed) - computed} cached")
                 extra["expected_computed"] = computed
-            rows.extend(_run(cfg, dataset, pending, expected, sandbox, family, out, progress))
+            rows.extend(_run(cfg, dataset, pending, expected, sandbox, family, out, progress, prepared))
         except KeyboardInterrupt:
             n = len(read_jsonl_tolerant(out / RESULTS))
             raise WizardCoderError(
@@ -274,6 +287,7 @@ def _run(
     family: str,
     out: Path,
     progress: Progress,
+    prepared: Prepared | None = None,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     if not pending:
@@ -287,7 +301,7 @@ def _run(
         if dataset.spec.kind == "multiple":
             from wizardcoder.harness.multiple import check_multiple
 
-            return check_multiple(sandbox, task, sample.program)
+            return check_multiple(sandbox, task, sample.program, prepared)
         return check_script(sandbox, task, sample.program, cfg.time)
 
     # Identical programs for the same task get one run (common with low-temperature sampling).

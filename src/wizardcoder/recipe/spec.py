@@ -295,7 +295,11 @@ def load(path: str | Path) -> Recipe:
     evolve = _build(lines, ("evolve",), cfg_kw, lambda: EvolveConfig(**cfg_kw, filters=filters,
                                                                     concurrency=teacher.concurrency))
     job_kw = _take(lines, ("evolve",), e, EvolveJob, tuple(job_fields))
-    _build(lines, ("evolve",), job_kw, lambda: EvolveJob(output=Path("."), teacher=teacher, config=evolve, **job_kw))
+    job = _build(lines, ("evolve",), job_kw, lambda: EvolveJob(output=Path("."), teacher=teacher, config=evolve,
+                                                                **job_kw))
+    # newer settings travel with their value (a default that changed must not reach an earlier recipe's
+    # run); the stage's fingerprint leaves them out while they do what earlier runs did (stages.py)
+    job_kw.update({k: getattr(job, k) for k in added_since(job) & job_fields if k not in job_kw})
 
     # arms
     arms_raw = data.get("arms")

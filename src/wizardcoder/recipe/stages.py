@@ -132,9 +132,15 @@ def _teacher(recipe: Recipe) -> dict[str, Any]:
 
 
 def _evolve_settings(recipe: Recipe) -> dict[str, Any]:
+    """What the evolve stage's fingerprint holds: a setting added later (``since``) only while it asks for
+    what runs before it did not do (as ``record``), so adding one does not make finished stages stale."""
+    from wizardcoder.evol.config import EvolveJob
+
     cfg = recipe.evolve
-    return {"rounds": cfg.rounds, "seed": cfg.seed, "methods": cfg.methods, "filters": plain(cfg.filters),
-            **recipe.evolve_job}
+    before = {f.name: f.metadata["setting"]["before"] for f in dataclasses.fields(EvolveJob)
+              if (f.metadata.get("setting") or {}).get("since")}
+    job = {k: v for k, v in recipe.evolve_job.items() if k not in before or v != before[k]}
+    return {"rounds": cfg.rounds, "seed": cfg.seed, "methods": cfg.methods, "filters": plain(cfg.filters), **job}
 
 
 def _train_settings(arm: Arm) -> dict[str, Any]:

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,12 +158,14 @@ def network_isolation_available() -> bool:
 MASKED = ("~", "/tmp", "/var/tmp", "/run", "/var/run", "/dev/shm")
 
 
-def _paths_to_mask(python: str, root: Path) -> list[dict]:
+def _paths_to_mask(python: str, root: Path, share: Sequence[str] = ()) -> list[dict]:
     """Directories hidden behind an empty read-only tmpfs: $HOME (secrets) and the places where
     UNIX sockets live (a read-only mount does not stop connect(): docker.sock, ssh-agent, X11...).
     The interpreter's own directories under them (a pyenv install, a virtual environment, an
-    editable checkout's src) and the jobs' directory are mounted back, read-only."""
-    needed = {os.path.realpath(p) for p in (os.path.dirname(python), sys.prefix, sys.base_prefix, *sys.path) if p}
+    editable checkout's src), the jobs' directory and the ``share`` directories (what trusted code
+    prepared for the jobs, e.g. a precompiled header in the cache) are mounted back, read-only."""
+    needed = {os.path.realpath(p) for p in (os.path.dirname(python), sys.prefix, sys.base_prefix, *sys.path, *share)
+              if p}
     needed.add(os.path.realpath(root))
     masks: list[dict] = []
     seen: set[str] = set()
@@ -459,8 +461,11 @@ class _Streams:
 class Sandbox:
     """A pool-safe front to the zygote; ``execute`` may be called from many threads."""
 
-    def __init__(self, limits: Limits | None = None, python: str | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, python: str | None = None, share: Sequence[str] = ()) -> None:
+        """``share``: host directories the jobs may read although they lie under a masked path (read-only,
+        as the whole tree is): caches that trusted code filled for them."""
         self.limits = limits or Limits()
+        self.share = tuple(share)
         if self.limits.isolation not in ("auto", "strict", "off"):
             raise ValueError(f"isolation must be auto, strict or off, not {self.limits.isolation!r}")
         self.python = python or sys.executable
@@ -482,7 +487,7 @@ class Sandbox:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         isolate = self.limits.isolation != "off"
         config = {"isolate": isolate and self.network_isolated,
-                  "mask": _paths_to_mask(self.python, self._root) if isolate else []}
+                  "mask": _paths_to_mask(self.python, self._root, self.share) if isolate else []}
         argv = [self.python, "-I", str(RUNNER), "--zygote", str(child.fileno()), json.dumps(config)]
         if self.network_isolated:
             argv = [shutil.which("unshare") or "unshare", "-Urn", *argv]

@@ -8,7 +8,8 @@ Usage:
     DATA_DIR      folder with the official prompt files humaneval-<lang>-reworded.jsonl.gz
                   (default: /work/shared/data/multipl-e)
     --fixture     the rows to check (default: parity.jsonl beside this script)
-    --lang        check only these languages (cpp, java, js, sh, ts, php, rs, go, lua, rb, pl);
+    --lang        check only these languages (cpp, java, js, sh, ts, php, rs, go, lua, rb, pl, cs, d,
+                  elixir, hs, ml, r, rkt, scala);
                   repeatable
     --javatuples  the javatuples 1.2 jar (default: /usr/share/java/javatuples-1.2.jar)
     --rustc       the rustc to run (default: /usr/bin/rustc, Debian's, the one the sandbox sees;
@@ -38,6 +39,15 @@ vendored in bigcode-evaluation-harness, the newest text):
     lua   lua prog.lua                                                  15 s
     rb    ruby prog.rb                                                  5 s
     pl    perl prog.pl                                                  15 s
+    cs    mcs /d:DEBUG -r:System.Numerics.dll prog.cs /out:prog.exe ;
+          MONO_TRACE_LISTENER=Console.Error mono prog.exe                no limit ; 5 s
+    d     ldmd2 -unittest -main -of=prog prog.d ; ./prog                15 s in all
+    elixir elixir prog.exs                                              5 s
+    hs    runghc prog.hs                                                15 s
+    ml    ocaml prog.ml                                                 15 s
+    r     Rscript prog.r                                                5 s
+    rkt   racket prog.rkt                                               15 s
+    scala scalac -d out prog.scala ; scala -cp out Problem              45 s ; 15 s
 
 Go needs its file to end in _test.go (MultiPL-E names it <tmp>_test.go) and a writable build
 cache. It runs with the inherited environment plus, all inside the row's private work dir:
@@ -73,6 +83,33 @@ MultiPL-E's status rules, in their order (the first that applies wins):
                reports failures on stdout); with anything on stderr -> SyntaxError
     pl         timeout -> Timeout; exit != 0 -> Exception (a syntax error too); `ERROR` in stdout
                or stderr -> Exception even with exit 0; else OK
+    cs         compile exit != 0 -> SyntaxError; run timeout -> Timeout;
+               `System.Diagnostics.DefaultTraceListener.Fail` or `Unhandled Exception` in
+               stderr -> Exception; else OK whatever the exit code (mono exits 0 after a failed
+               Debug.Assert; pass_k.py then counts an OK with another exit code as failed)
+    d          timeout (compile + run) -> Timeout; exit 0 -> OK; `Error:` in stderr (the
+               compiler's diagnostics, or a runtime message) -> SyntaxError; else Exception
+    elixir     timeout -> Timeout; 0 -> OK; `Assertion with == failed` in either stream ->
+               AssertionError; `SyntaxError` in either stream -> SyntaxError (a TokenMissingError,
+               CompileError is an Exception); else Exception. It uses subprocess.run, not
+               safe_subprocess: the whole output is searched (in str() of the CompletedProcess)
+    hs         timeout -> Timeout; 0 -> OK; anything else -> SyntaxError: eval_hs.py's
+               `elif "Syntax error":` tests the literal itself (always true), so a failed
+               assertion, an exception and a compile error are all SyntaxError and its
+               Exception branch is never reached. No Haskell completion can exit 0 early: the
+               Prelude has no exit and an import cannot follow the prompt's declarations, so the
+               hs exit_early row stops the program the one way a pure function can (an error),
+               and carries that status
+    ml         timeout -> Timeout; 0 -> OK; `Assert_failure` on stderr -> AssertionError;
+               `Syntax error` on stderr -> SyntaxError (a type error is an Exception); else Exception
+    r          timeout -> Timeout; 0 -> OK; else `unexpected` anywhere in the CompletedProcess text
+               (R's parse errors) -> SyntaxError; empty stderr -> AssertionError; else Exception
+    rkt        anything on stderr or exit != 0 (rackunit reports failed checks on stderr and exits 0)
+               -> SyntaxError with `read-syntax` on stderr, else Exception; exit 0 with empty stderr
+               -> OK. There is no Timeout branch: a timeout is exit -1 -> Exception
+    scala      scalac exit != 0 (a compile timeout too) -> SyntaxError; run timeout -> Timeout;
+               exit 0 with an EMPTY stderr -> OK; else Exception (a failed assert is
+               java.lang.AssertionError on stderr)
 
 MultiPL-E status -> verdict: OK -> pass, Timeout -> timeout, SyntaxError -> error, anything else
 (Exception, AssertionError, ReferenceError) -> fail; and, as pass_k.py counts a pass only for
@@ -121,7 +158,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-LANGS = ("cpp", "java", "js", "sh", "ts", "php", "rs", "go", "lua", "rb", "pl")
+LANGS = ("cpp", "java", "js", "sh", "ts", "php", "rs", "go", "lua", "rb", "pl", "cs", "d", "elixir", "hs", "ml",
+         "r", "rkt", "scala")
 EXPECT = {
     "correct": "pass",
     "wrong_constant": "fail",
@@ -135,12 +173,15 @@ EXPECT_BY_LANG = {
     "php": {"infinite_loop": "fail", "syntax_error": "fail"},
     "lua": {"syntax_error": "fail"},
     "pl": {"syntax_error": "fail"},
+    "rkt": {"infinite_loop": "fail"},
+    "hs": {"wrong_constant": "error", "swapped_comparison": "error", "exit_early": "error"},
 }
 VERDICT = {"OK": "pass", "Timeout": "timeout", "SyntaxError": "error"}  # anything else: fail
 STATUSES = ("OK", "Timeout", "SyntaxError", "Exception", "AssertionError", "ReferenceError")
 TOOLS = {"cpp": ["g++"], "java": ["javac", "java"], "js": ["node"], "sh": ["bash"],
          "ts": ["tsc", "node"], "php": ["php"], "rs": [], "go": ["go"], "lua": ["lua"], "rb": ["ruby"],
-         "pl": ["perl"]}  # rs: the --rustc path is checked in main
+         "pl": ["perl"], "cs": ["mcs", "mono"], "d": ["ldmd2", "ldc2", "cc"], "elixir": ["elixir"], "hs": ["runghc"],
+         "ml": ["ocaml"], "r": ["Rscript"], "rkt": ["racket"], "scala": ["scalac", "scala"]}  # rs: --rustc, in main
 
 
 def expected(lang, kind):
@@ -302,6 +343,92 @@ def evaluate(lang, program, work, jar, rustc="/usr/bin/rustc"):
         if "ERROR" in out or "ERROR" in err:
             return "Exception", code, "ERROR in the output"
         return "OK", 0, ""
+    if lang == "cs":  # eval_cs.py: stderr decides, mono exits 0 after a failed Debug.Assert
+        (work / "prog.cs").write_text(program)
+        code, out, err, _ = run(["mcs", "/d:DEBUG", "-r:System.Numerics.dll", "prog.cs", "/out:prog.exe"], None, work)
+        if code != 0:
+            return "SyntaxError", code, next((ln.strip() for ln in (out + err).splitlines() if "error" in ln), "")[:120]
+        env = {"PATH": os.environ.get("PATH", ""), "MONO_TRACE_LISTENER": "Console.Error"}
+        code, out, err, _ = run(["mono", str(work / "prog.exe")], 5, work, env)
+        if code is None:
+            return "Timeout", None, ""
+        if "System.Diagnostics.DefaultTraceListener.Fail" in err or "Unhandled Exception" in err:
+            return "Exception", code, first_line(err)
+        return "OK", code, ""
+    if lang == "d":  # eval_dlang.py: rdmd's one command, emulated as ldmd2 then the binary, 15 s in all
+        (work / "prog.d").write_text(program)
+        code, out, err, secs = run(["ldmd2", "-unittest", "-main", "-of=prog", "prog.d"], 15, work)
+        if code == 0:
+            code, out2, err2, _ = run([str(work / "prog")], max(15 - secs, 0.1), work)
+            out, err = out + out2, err + err2
+        if code is None:
+            return "Timeout", None, ""
+        if code == 0:
+            return "OK", 0, ""
+        if "Error:" in err:
+            return "SyntaxError", code, next((ln.strip() for ln in err.splitlines() if "Error:" in ln), "")[:120]
+        return "Exception", code, first_line(out) or first_line(err)
+    if lang == "elixir":  # eval_elixir.py (subprocess.run, 5 s): markers in str() of the result, both streams
+        (work / "prog.exs").write_text(program)
+        code, out, err, _ = run(["elixir", "prog.exs"], 5, work)
+        if code is None:
+            return "Timeout", None, ""
+        if code == 0:
+            return "OK", 0, ""
+        for marker, status in (("Assertion with == failed", "AssertionError"), ("SyntaxError", "SyntaxError")):
+            if marker in out + err:
+                return status, code, next((ln.strip() for ln in (out + err).splitlines() if marker in ln), "")[:120]
+        return "Exception", code, first_line(err) or last_line(out)
+    if lang == "hs":  # eval_hs.py (safe_subprocess): every failing exit is its SyntaxError
+        (work / "prog.hs").write_text(program)
+        code, out, err, _ = run(["runghc", "prog.hs"], 15, work)
+        if code is None:
+            return "Timeout", None, ""
+        if code == 0:
+            return "OK", 0, ""
+        return "SyntaxError", code, first_line(err)
+    if lang == "ml":  # eval_ocaml.py (safe_subprocess, 15 s): stderr decides after the exit status
+        (work / "prog.ml").write_text(program)
+        code, out, err, _ = run(["ocaml", "prog.ml"], 15, work)
+        if code is None:
+            return "Timeout", None, ""
+        if code == 0:
+            return "OK", 0, ""
+        if "Assert_failure" in err:
+            return "AssertionError", code, first_line(err)
+        if "Syntax error" in err:
+            return "SyntaxError", code, next((ln.strip() for ln in err.splitlines() if "Syntax error" in ln), "")
+        return "Exception", code, last_line(err)
+    if lang == "r":  # eval_r.py: subprocess.run (the child alone is killed on a timeout), 5 s
+        (work / "prog.r").write_text(program)
+        code, out, err, _ = run(["Rscript", "prog.r"], 5, work)
+        if code is None:
+            return "Timeout", None, ""
+        if code == 0:
+            return "OK", 0, ""
+        if "unexpected" in out + err:  # eval_r.py looks in str(CompletedProcess): args, stdout and stderr
+            return "SyntaxError", code, first_line(err)
+        return ("Exception" if err else "AssertionError"), code, first_line(err) or last_line(out)
+    if lang == "rkt":  # eval_racket.py (safe_subprocess, 15 s): stderr decides, there is no Timeout branch
+        (work / "prog.rkt").write_text(program)
+        code, out, err, _ = run(["racket", "prog.rkt"], 15, work)
+        code = -1 if code is None else code  # safe_subprocess: a killed run is exit -1
+        if err or code != 0:
+            status = "SyntaxError" if "read-syntax" in err else "Exception"
+            return status, code, first_line(err) or "timeout (no Timeout branch)"
+        return "OK", 0, ""
+    if lang == "scala":  # eval_scala.py: OK needs an empty stderr too
+        (work / "prog.scala").write_text(program)
+        (work / "out").mkdir()  # MultiPL-E: a fresh temporary directory; scalac -d wants it to exist
+        code, out, err, _ = run(["scalac", "-d", "out", "prog.scala"], 45, work)
+        if code != 0:  # a scalac timeout (exit -1 there) too
+            return "SyntaxError", code, first_line(err) or "compile timeout"
+        code, out, err, _ = run(["scala", "-cp", "out", "Problem"], 15, work)
+        if code is None:
+            return "Timeout", None, ""
+        if code == 0 and err == "":
+            return "OK", 0, ""
+        return "Exception", code, first_line(err) or "exit 0 with stderr"
     raise ValueError(lang)
 
 
