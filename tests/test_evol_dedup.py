@@ -230,3 +230,25 @@ def test_lineage_rows_are_not_near_duplicates_of_each_other() -> None:
     # s1.r1 evolved from s1 (same chain): kept; s2 is an exact copy of it from another chain; s3 is near s1.
     assert kept == [0, 1]
     assert [(r.id, r.reason, r.of) for r in removed] == [("s2", "duplicate", "s1.r1"), ("s3", "near_duplicate", "s1")]
+
+
+def test_evolve_drops_a_seed_that_quotes_a_multiple_prompt_by_default(tmp_path, monkeypatch) -> None:
+    """The evolve run's own set: a seed that is a MultiPL-E Java task is removed (named in removed.jsonl);
+    with --no-decontam-multiple the same seed stays."""
+    from wizardcoder import evolve
+
+    monkeypatch.setenv("WIZARDCODER_DATA_DIR", str(BENCH_DATA))
+    prompt = load_dataset("humaneval-java").tasks["HumanEval_105_by_length"].prompt
+    java = "\n".join(line for line in prompt.splitlines() if ">>>" in line or "public static" in line)  # Java's own
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(json.dumps({"instruction": "Complete this Java method:\n" + java, "output": "return null;"}) + "\n"
+                     + json.dumps({"instruction": "Add two numbers in Python.", "output": "def add(a, b): return a + b"})
+                     + "\n")
+    evolve(seeds, tmp_path / "on", teacher="fake", seed=0, rounds=1)
+    removed = [json.loads(line) for line in (tmp_path / "on" / "removed.jsonl").read_text().splitlines()]
+    hits = [r for r in removed if r["reason"] == "contaminated"]
+    assert {(r["id"].split(".")[0], r["benchmark"], r["task_id"]) for r in hits} == {
+        ("s000000", "humaneval-java", "HumanEval_105_by_length")}  # the seed, and its evolution that kept the task
+    evolve(seeds, tmp_path / "off", teacher="fake", seed=0, rounds=1, decontam_multiple=False)
+    removed = [json.loads(line) for line in (tmp_path / "off" / "removed.jsonl").read_text().splitlines()]
+    assert not any(r["reason"] == "contaminated" for r in removed)
