@@ -125,13 +125,17 @@ def test_a_newer_evolve_default_changes_the_evolve_stage_and_set_back_keeps_it(t
     def stages(text: str, name: str) -> dict[str, str]:
         return {s.name: s.fingerprint for s in build(load(_write(tmp_path, text, name)))}
 
-    off = BASE.replace("evolve:\n", "evolve:\n  decontam_multiple: false\n")
-    assert off != BASE
-    now, old = stages(BASE, "now.yaml"), stages(off, "off.yaml")
+    base = BASE.replace("decontaminate: false", "decontaminate: true")
+    off = base.replace("evolve:\n", "evolve:\n  decontam_multiple: false\n")
+    assert off != base != BASE
+    now, old = stages(base, "now.yaml"), stages(off, "off.yaml")
     assert load(_write(tmp_path, off, "off.yaml")).evolve_job["decontam_multiple"] is False
     assert {k for k in now if now[k] != old[k]} == {"evolve", "train-evolved", "eval-evolved-humaneval"}
     evolve = next(s for s in build(load(_write(tmp_path, off, "off.yaml"))) if s.name == "evolve")
     assert "decontam_multiple" not in evolve.settings  # what the stage recorded before the setting existed
+    assert "decontaminate: false" in BASE  # and without decontamination the setting changes nothing
+    assert stages(BASE, "now.yaml") == stages(BASE.replace("decontaminate: false", "decontaminate: false\n  "
+                                                           "decontam_multiple: false"), "same.yaml")
 
 
 def test_humaneval_plus_takes_humanevals_answers_as_an_input(tmp_path: Path) -> None:

@@ -140,6 +140,8 @@ def _evolve_settings(recipe: Recipe) -> dict[str, Any]:
     before = {f.name: f.metadata["setting"]["before"] for f in dataclasses.fields(EvolveJob)
               if (f.metadata.get("setting") or {}).get("since")}
     job = {k: v for k, v in recipe.evolve_job.items() if k not in before or v != before[k]}
+    if not recipe.evolve_job.get("decontaminate", True):
+        job.pop("decontam_multiple", None)  # changes nothing without decontamination
     return {"rounds": cfg.rounds, "seed": cfg.seed, "methods": cfg.methods, "filters": plain(cfg.filters), **job}
 
 
