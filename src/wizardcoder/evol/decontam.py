@@ -102,6 +102,8 @@ class Decontaminator:
         all begin with the same seven imports and ``class Problem {``): it is not indexed either, or
         every Java row would be dropped.
         """
+        if n < 1:
+            raise WizardCoderError(f"decontamination n-gram size must be >= 1, got {n}")
         texts = list(texts)
         frame = set(boilerplate)
         if frame:
@@ -112,8 +114,6 @@ class Decontaminator:
                         key = hash((benchmark, gram))
                         owners[key] = "" if owners.get(key, task_id) != task_id else task_id
             shared = {key for key, owner in owners.items() if not owner}
-        if n < 1:
-            raise WizardCoderError(f"decontamination n-gram size must be >= 1, got {n}")
         self.n = n
         self.min_words = min_words
         self.benchmarks: list[str] = []
@@ -152,7 +152,8 @@ class Decontaminator:
         files takes ~3 s to build, and the named files are md5-pinned (given paths count by size and mtime)."""
         paths = paths or {}
         stamp = tuple(sorted((k, v, *_stat(v)) for k, v in paths.items()))
-        key = (tuple(benchmarks), n, min_words, stamp, os.environ.get("WIZARDCODER_DATA_DIR"), str(cache_dir()))
+        found_by = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("WIZARDCODER_")))  # file lookup
+        key = (tuple(benchmarks), n, min_words, stamp, found_by, str(cache_dir()))
         if (hit := _BUILT.get(key)) is not None:
             return hit
         texts: list[tuple[str, str, str, str]] = []
