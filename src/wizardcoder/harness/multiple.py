@@ -170,13 +170,16 @@ def _before_last_brace(line: str) -> Callable[[str, str], str | None]:
     return add
 
 
-def _java_sentinel(tests: str, token: str) -> str | None:
-    """java: ``main``'s closing ``    }`` then the class's ``}``."""
-    body = tests.rstrip()
-    end = body.rfind("\n    }")
-    if not body.endswith("}") or end < 0:
-        return None
-    return body[:end] + f'\n        System.out.println("{token}");' + body[end:] + "\n"
+def _before_main_end(line: str) -> Callable[[str, str], str | None]:
+    """java, cs, scala: the tests end with ``main``'s closing ``    }`` then the class's (object's) ``}``;
+    the token line goes before the first of the two."""
+    def add(tests: str, token: str) -> str | None:
+        body = tests.rstrip()
+        end = body.rfind("\n    }")
+        if not body.endswith("}") or end < 0:
+            return None
+        return body[:end] + "\n" + line.format(token=token) + body[end:] + "\n"
+    return add
 
 
 def _lua_sentinel(tests: str, token: str) -> str | None:
@@ -208,15 +211,6 @@ def _cs(rec: dict) -> str:
     if any(marker in err for marker in _CS_FAILED):
         return FAIL
     return PASS if rec.get("exit") == 0 else FAIL
-
-
-def _cs_sentinel(tests: str, token: str) -> str | None:
-    """cs: as java, ``Main``'s closing ``    }`` then the class's ``}``."""
-    body = tests.rstrip()
-    end = body.rfind("\n    }")
-    if not body.endswith("}") or end < 0:
-        return None
-    return body[:end] + f'\n        Console.WriteLine("{token}");' + body[end:] + "\n"
 
 
 def _d(rec: dict) -> str:
@@ -314,15 +308,6 @@ def _scala(rec: dict) -> str:
     return PASS if rec.get("exit") == 0 and not _stderr(rec) else FAIL
 
 
-def _scala_sentinel(tests: str, token: str) -> str | None:
-    """scala: ``main``'s closing ``    }`` then the object's ``}`` (the tests' layout, as java's)."""
-    body = tests.rstrip()
-    end = body.rfind("\n    }")
-    if not body.endswith("}") or end < 0:
-        return None
-    return body[:end] + f'\n    println("{token}");' + body[end:] + "\n"
-
-
 LANGUAGES: dict[str, Language] = {
     # eval_cpp.py: g++ <file> -o <binary> -std=c++17, then the binary; 15 s each
     "cpp": Language("cpp", "C++", "program.cpp", ("./program",), 15.0, ("g++",), _by_exit,
@@ -333,7 +318,8 @@ LANGUAGES: dict[str, Language] = {
     "java": Language("java", "Java", "Problem.java", ("java", "-ea", "-cp", "build:{jar}", "Problem"), 15.0,
                      ("javac", "java"), _by_exit,
                      compile=("javac", *JVM_COMPILER, "-encoding", "UTF8", "-d", "build", "Problem.java"),
-                     sentinel=_java_sentinel, env={"CLASSPATH": "{jar}"}, needs_javatuples=True,
+                     sentinel=_before_main_end('        System.out.println("{token}");'), env={"CLASSPATH": "{jar}"},
+                     needs_javatuples=True,
                      debian="default-jdk-headless libjavatuples-java"),
     # eval_javascript.py: node <file>, 5 s
     "js": Language("js", "JavaScript", "program.js", ("node", "program.js"), 5.0, ("node",), _node(False),
@@ -378,7 +364,8 @@ LANGUAGES: dict[str, Language] = {
     # compiler, C# 7.0 and some 7.x) takes the same arguments.
     "cs": Language("cs", "C#", "Problem.cs", ("mono", "Problem.exe"), 5.0, ("mcs", "mono"), _cs,
                     compile=("mcs", "/d:DEBUG", "-r:System.Numerics.dll", "Problem.cs", "/out:Problem.exe"),
-                    sentinel=_cs_sentinel, env={"MONO_TRACE_LISTENER": "Console.Error"},
+                    sentinel=_before_main_end('        Console.WriteLine("{token}");'),
+                    env={"MONO_TRACE_LISTENER": "Console.Error"},
                     debian="mono-mcs mono-runtime"),
     # eval_dlang.py: rdmd -unittest -main <file>, 15 s in all. Debian has no rdmd (nor dmd): LDC's dmd-style driver
     # compiles with the same flags (15 s; a timeout there is a Timeout, as in rdmd), then the binary runs, 15 s.
@@ -408,7 +395,7 @@ LANGUAGES: dict[str, Language] = {
     # The job's directory is <dir> (scalac -d wants an existing directory and a job's files cannot be in subdirectories).
     "scala": Language("scala", "Scala", "Problem.scala", ("scala", "-cp", ".", "Problem"), 15.0, ("scalac", "scala"),
                       _scala, compile=("scalac", *JVM_COMPILER, "-d", ".", "Problem.scala"), compile_timeout=45.0,
-                      sentinel=_scala_sentinel, debian="scala"),
+                      sentinel=_before_main_end('    println("{token}");'), debian="scala"),
 }
 
 
