@@ -13,3 +13,10 @@ def cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "wizardcoder"
+
+
+def envs_dir() -> Path:
+    """Where benchmark execution environments live (``WIZARDCODER_ENVS_DIR`` overrides): gigabytes,
+    made once, shared by every cache that points here."""
+    env = os.environ.get("WIZARDCODER_ENVS_DIR")
+    return Path(env) if env else cache_dir() / "envs"

@@ -49,7 +49,7 @@ def eval_cmd(
 ) -> None:
     """Score a model (generating its answers) or a samples file on a benchmark: JSONL, summary and the card's table."""
     from wizardcoder import api
-    from wizardcoder.harness.report import card_table, is_multiple, summary_table
+    from wizardcoder.harness.report import card_table, ds1000_table, is_ds1000, is_multiple, summary_table
     from wizardcoder.sandbox.sandbox import Limits
     from wizardcoder.settings import check_number
 
@@ -67,6 +67,10 @@ def eval_cmd(
         fail(str(exc), interrupted_code(str(exc)))
     record_config(summary.output_dir / "config.yaml")
     out_console.print(summary_table(summary.data))
-    if model_used and not is_multiple(summary.data):
+    if is_ds1000(summary.data):  # its breakdown, whoever wrote the answers; the card's columns do not apply
+        ds1000 = ds1000_table([summary.data])
+        if ds1000 is not None:
+            out_console.print(ds1000)
+    elif model_used and not is_multiple(summary.data):
         out_console.print(card_table([summary.data], published=False))
     out_console.print(f"results: {summary.output_dir}/results.jsonl  summary: {summary.output_dir}/summary.json")

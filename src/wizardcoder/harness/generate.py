@@ -71,11 +71,18 @@ def generate_samples(
     if task_ids is not None:
         wanted = set(task_ids)
         tasks = [t for t in tasks if t.task_id in wanted]
-    multiple = dataset.spec.kind == "multiple"
-    if multiple and fmt == "raw":  # a base model continues MultiPL-E's prompt until a stop token
-        jobs = [Job(t.task_id, Request(prompt=t.prompt), {"task_id": t.task_id}) for t in tasks]
+    multiple, ds1000 = dataset.spec.kind == "multiple", dataset.spec.kind == "ds1000"
+    stops: tuple[str, ...] = ()
+    if ds1000:  # an answer ends at "</code>", in both formats (DS-1000's prompt opens "<code>")
+        from wizardcoder.harness.ds1000 import STOP_STRINGS
+
+        stops = STOP_STRINGS
+    elif multiple and fmt == "raw":
         stops = tasks[0].stop_tokens if tasks else ()
+    if stops:
         params = dataclasses.replace(params, stop=tuple(dict.fromkeys((*params.stop, *stops))))
+    if (multiple or ds1000) and fmt == "raw":  # a base model continues the benchmark's own prompt
+        jobs = [Job(t.task_id, Request(prompt=t.prompt), {"task_id": t.task_id}) for t in tasks]
     else:
         jobs = [Job(t.task_id, make_request(build_instruction(t, benchmark), fmt), {"task_id": t.task_id})
                 for t in tasks]

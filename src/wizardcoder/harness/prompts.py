@@ -26,6 +26,10 @@ def build_instruction(task: Task, benchmark: str) -> str:
             f"{task.prompt}\nYour code should satisfy the following assertion:\n"
             f"```python\n{example}\n```"
         )
+    if task.library:  # DS-1000: its own instruction for chat models, then the problem
+        from wizardcoder.harness.ds1000 import instruction as ds1000_instruction
+
+        return ds1000_instruction(task)
     if task.language != "python":  # MultiPL-E
         from wizardcoder.harness.multiple import instruction
 

@@ -1,9 +1,10 @@
 """Samples files (evalplus-compatible JSONL) and the programs they stand for.
 
 A row has ``task_id`` and one of: ``solution`` (a whole program; MultiPL-E: prompt + completion,
-the tests are added), ``completion`` (appended to the task prompt; MultiPL-E: cut at the first
-stop token first) or ``response`` (raw model output, turned into code by a post-processing
-mode). Several rows per task are several samples (for pass@k), numbered in file order, or by an
+the tests are added; DS-1000: the answer code, as is), ``completion`` (appended to the task prompt;
+MultiPL-E: cut at the first stop token first; DS-1000: the answer, cleaned as DS-1000 does) or
+``response`` (raw model output, turned into code by a post-processing mode; DS-1000: its official
+cleanup unless ``none``). Several rows per task are several samples (for pass@k), numbered in file order, or by an
 explicit integer ``completion_id``.
 """
 
@@ -34,7 +35,13 @@ class Sample:
 
 
 def normalize_task_id(raw: object, benchmark: str) -> str | None:
-    """Accept MBPP ids as 11, "11" or "Mbpp/11"; other benchmarks use their own strings."""
+    """Accept MBPP ids as 11, "11" or "Mbpp/11", DS-1000's as 0, "0" or "DS1000/0"; other benchmarks
+    use their own strings."""
+    if benchmark.startswith("ds1000"):
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return f"DS1000/{raw}"
+        if isinstance(raw, str) and raw.isdigit():
+            return f"DS1000/{int(raw)}"
     if benchmark in ("mbpp", "mbpp+"):
         if isinstance(raw, bool):
             return None
@@ -131,6 +138,13 @@ def load_samples(path: Path, dataset: Dataset, postprocess: str = "wizardcoder")
                 index += 1
             explicit[(task_id, index)] = lineno
         counters[task_id] = max(counters[task_id], index + 1)
+        finish = row.get("finish_reason")
+        if dataset.spec.kind == "ds1000":  # the answer itself: the official program is built around it
+            from wizardcoder.harness.ds1000 import clean
+
+            answer = text if kind == "solution" or (kind == "response" and postprocess == "none") else clean(text)
+            samples.append(Sample(task_id, index, answer, kind, lineno, finish if isinstance(finish, str) else None))
+            continue
         if dataset.spec.kind == "multiple":
             from wizardcoder.harness import multiple
 

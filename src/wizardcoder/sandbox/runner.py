@@ -259,6 +259,13 @@ def run_job(job: dict, chan: _Channel) -> None:
         chan.write("}\n")
 
 
+def run_program(job: dict, chan: _Channel) -> None:
+    """A whole program that checks itself (DS-1000: the problem's code_context runs its tests on the
+    answer): executed as ``exec(code, {})``; it passed if it raised nothing within the limit. The load
+    record is sent only after the last statement ran: a program that exits early sends none and fails."""
+    _load(job, chan.send)
+
+
 def _is_floats(x: object) -> bool:
     """evalplus's is_floats: a float, or a non-empty list/tuple of floats only."""
     if type(x) is float:
@@ -312,6 +319,8 @@ def _become_sample(header: dict, out_fd: int, keep: list[int], status: dict) -> 
     workdir = header["workdir"]
     os.chdir(workdir)
     os.environ["HOME"] = os.environ["TMPDIR"] = workdir
+    if "tempfile" in sys.modules:  # a preloaded library asked already: the zygote's answer is not ours
+        sys.modules["tempfile"].tempdir = None  # type: ignore[attr-defined]
     if status.get("caps"):
         isolation.drop_all_capabilities()  # required once it worked at start: failing here is fatal
     import resource
@@ -343,6 +352,11 @@ def _launch(header: dict, fds: list[int], status: dict, ctrl: socket.socket) -> 
         if script:
             _become_sample(header, out_fd, [sj_r, req_r, rep_w], status)
             run_script_sample(json.loads(_read_all(sj_r)), req_r, rep_w)
+        elif header.get("mode") == "program":
+            _become_sample(header, out_fd, [job_fd, res_fd, ctl_fd], status)
+            chan = _Channel(res_fd, ctl_fd)
+            run_program(json.loads(_read_all(job_fd)), chan)
+            chan.send({"k": "end"})
         elif header.get("mode") == "exec":
             _become_sample(header, out_fd, [job_fd, res_fd, ctl_fd], status)
             chan = _Channel(res_fd, ctl_fd)
@@ -620,6 +634,23 @@ def setup_isolation(config: dict) -> dict:
     return status
 
 
+def _zygote_tmp(status: dict) -> None:
+    """A writable temporary directory for the preloaded libraries' imports (TensorFlow and matplotlib
+    want one): a tmpfs over the zygote's directory in its read-only tree. Each job mounts its own
+    tmpfs over the same directory, so nothing written here is visible to a job."""
+    import tempfile
+
+    here = os.getcwd()
+    if status.get("readonly"):
+        try:
+            isolation.mount("tmpfs", here, "tmpfs", isolation.MS_NOSUID | isolation.MS_NODEV, "size=256m,mode=0700")
+            os.chdir(here)  # into the new mount
+        except OSError as exc:
+            status["errors"].append(f"zygote tmpfs: {exc}")
+    os.environ["TMPDIR"] = here
+    tempfile.tempdir = None
+
+
 def _spare(ctrl: socket.socket, status: dict) -> socket.socket:
     """Fork a launcher ahead of time: the next job then skips a fork on its critical path."""
     import socket
@@ -663,6 +694,14 @@ def zygote(ctrl_fd: int, config: dict) -> None:
             importlib.import_module(name)
         except ImportError:
             pass
+    status["preload_errors"] = []
+    if config.get("preload"):
+        _zygote_tmp(status)
+    for name in config.get("preload", []):  # a benchmark's libraries: a failure is reported, not fatal
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            status["preload_errors"].append(f"{name}: {type(exc).__name__}: {exc}"[:300])
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     import faulthandler
 
