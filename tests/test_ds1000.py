@@ -243,6 +243,8 @@ def test_eval_cli_writes_the_per_library_summary(tmp_path: Path, data) -> None:
     assert summary["sandbox"]["network"] is True and not summary["sandbox"]["preload_errors"]
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert [r["base_status"] for r in rows if r["task_id"] == "DS1000/1"] == [FAIL]
+    assert {(r["task_id"], r["library"], r["perturbation"]) for r in rows} >= {("DS1000/0", "Pandas", "Origin"),
+                                                                                ("DS1000/666", "Tensorflow", "Origin")}
 
 
 @needs_env

@@ -42,7 +42,8 @@ def eval_cmd(
     full_answers: Annotated[bool, typer.Option("--full-answers", help="With a model: do not end answers at the close of "
                             "their first python block (the only part --postprocess wizardcoder keeps).")] = False,
     memory_limit: Annotated[float, typer.Option(min=0.1, rich_help_panel=TIME,
-                                                help="Address-space limit per sample, GiB.")] = 4.0,
+                                                help="Address-space limit per sample, GiB (DS-1000: at least 16, "
+                                                "for TensorFlow and PyTorch).")] = 4.0,
     sandbox: Annotated[Isolation, typer.Option(help="auto: the isolation the kernel allows; strict: all of it or "
                        "refuse to run (docs/sandbox.md); off: processes and rlimits only.")] = Isolation.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,

@@ -110,6 +110,8 @@ def env_(
     for dist, official in DS1000_ENV.official.items():
         here = env.versions.get(dist, "missing")
         table.add_row(dist, official, f"[yellow]{here}[/]" if dist in differs else here)
+    for dist in (r.split("==")[0] for r in DS1000_ENV.requirements if r.split("==")[0] not in DS1000_ENV.official):
+        table.add_row(dist, "-", env.versions.get(dist, "missing"))  # pinned here, not in the official list
     out_console.print(table)
     for what, why in env.data_missing.items():
         out_console.print(f"[yellow]data not fetched: {what}: {why}[/]")

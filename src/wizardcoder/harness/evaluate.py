@@ -389,6 +389,8 @@ def _run(
                                "solution": s.program}
                         if not with_plus:
                             row.pop("plus_status")
+                        if (task := dataset.tasks[s.task_id]).library:  # DS-1000: what its tables group by
+                            row["library"], row["perturbation"] = task.library, task.perturbation
                         fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                         rows.append(row)
                         passed += verdict.base_status == PASS and (not with_plus or verdict.plus_status == PASS)
