@@ -230,15 +230,15 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, show_progress: boo
                                    f"(supported: {', '.join(LANGUAGES)})")
         if (why := missing_toolchain(LANGUAGES[lang])) is not None:
             raise WizardCoderError(f"{cfg.benchmark}: {why}")
-    env = None
-    if dataset.spec.kind == "ds1000":
-        env = _ds1000_env(console or Console(stderr=True), show_progress)
     covered = {s.task_id for s in samples}
     if len(covered) < len(dataset.tasks) and not cfg.partial:
         raise WizardCoderError(
             f"{cfg.samples}: samples cover {len(covered)} of {len(dataset.tasks)} {cfg.benchmark} tasks; "
             f"pass --partial to score only those"
         )
+    env = None
+    if dataset.spec.kind == "ds1000":  # after the input checks: making it takes minutes the first time
+        env = _ds1000_env(console or Console(stderr=True), show_progress)
     with outlock.hold(cfg.output_dir()):  # after the checks: bad input leaves no output behind
         return _evaluate(cfg, console or Console(stderr=True), show_progress, dataset, samples, samples_md5, t0, env)
 
