@@ -113,5 +113,7 @@ def env_(
     for dist in (r.split("==")[0] for r in DS1000_ENV.requirements if r.split("==")[0] not in DS1000_ENV.official):
         table.add_row(dist, "-", env.versions.get(dist, "missing"))  # pinned here, not in the official list
     out_console.print(table)
-    for what, why in env.data_missing.items():
-        out_console.print(f"[yellow]data not fetched: {what}: {why}[/]")
+    if env.data_missing:  # one line for all: offline, they share one reason
+        why = next(iter(env.data_missing.values()))
+        out_console.print(f"[yellow]data not fetched ({len(env.data_missing)}): {', '.join(env.data_missing)}; "
+                          f"{why}[/]", highlight=False)
